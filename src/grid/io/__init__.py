@@ -1,0 +1,1 @@
+"""Reading source files: formats and encodings, column mappings, validation, privacy."""

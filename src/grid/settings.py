@@ -1,0 +1,89 @@
+"""Settings in one place: defaults, then ``GRID_*`` environment variables, then
+explicit overrides (CLI flags) through :func:`get_settings`.
+
+Data files (mappings, category tables, standards) live under ``geodata/`` of the
+project and are located through these settings, never by hard-coded paths
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from grid.errors import ConfigError
+
+__all__ = ["Settings", "get_settings", "PROJECT_ROOT"]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _default_config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "grid"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All tunable values of grid, with units in their names.
+
+    Attributes
+    ----------
+    db_path : DuckDB file (``GRID_DB``), default ``geodata/grid.duckdb``.
+    geodata_dir : folder of shipped data tables (``GRID_GEODATA``).
+    h3_res : base H3 resolution for points and cells (``GRID_H3_RES``); res 10 is
+        about 15,000 m2, the size of an urban "unit grid".
+    hash_key_path : secret key for hashing complainants' names and phones
+        (``GRID_HASH_KEY_FILE``), created on first use, kept outside git.
+    default_timezone : zone for naive timestamps (``GRID_TIMEZONE``).
+    max_invalid_repair_area_change : largest relative area change accepted when an
+        invalid polygon is repaired with ``make_valid`` (else the row is rejected).
+    """
+
+    db_path: Path = PROJECT_ROOT / "geodata" / "grid.duckdb"
+    geodata_dir: Path = PROJECT_ROOT / "geodata"
+    h3_res: int = 10
+    hash_key_path: Path = dataclasses.field(default_factory=lambda: _default_config_dir() / "hash.key")
+    default_timezone: str = "Asia/Shanghai"
+    max_invalid_repair_area_change: float = 0.01
+
+    @property
+    def mappings_dir(self) -> Path:
+        """Folder of shipped column mappings (``NAME.yaml``)."""
+        return self.geodata_dir / "mappings"
+
+    @property
+    def categories_dir(self) -> Path:
+        """Folder of category vocabularies and source-code-to-category tables."""
+        return self.geodata_dir / "categories"
+
+
+_ENV = {
+    "db_path": ("GRID_DB", Path),
+    "geodata_dir": ("GRID_GEODATA", Path),
+    "h3_res": ("GRID_H3_RES", int),
+    "hash_key_path": ("GRID_HASH_KEY_FILE", Path),
+    "default_timezone": ("GRID_TIMEZONE", str),
+}
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from defaults, then ``GRID_*`` environment, then non-None overrides."""
+    values: dict[str, object] = {}
+    for field, (var, cast) in _ENV.items():
+        raw = os.environ.get(var)
+        if raw:
+            try:
+                values[field] = cast(raw)
+            except ValueError as exc:
+                raise ConfigError(f"environment variable {var}={raw!r} is not a valid {cast.__name__}") from exc
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    for key in ("db_path", "geodata_dir", "hash_key_path"):
+        if key in values:
+            values[key] = Path(values[key]).expanduser()  # type: ignore[arg-type]
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if not 0 <= settings.h3_res <= 15:
+        raise ConfigError(f"h3_res={settings.h3_res} is outside 0..15; use 10 (about 15,000 m2 per cell)")
+    return settings

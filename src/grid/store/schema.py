@@ -1,0 +1,150 @@
+"""Database schema, its version and migrations.
+
+``SCHEMA_VERSION`` is stored in ``meta``; :func:`migrate` brings an older file up
+to date inside the writer's transaction. Every table and column is documented
+in ``docs/schema.md`` (a test compares the two).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import duckdb
+
+from grid import __version__
+from grid.errors import SchemaVersionError
+
+__all__ = ["SCHEMA_VERSION", "TABLES", "create_schema", "migrate", "schema_version", "check_version"]
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_DDL_V1 = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE SEQUENCE load_id_seq START 1;
+CREATE TABLE loads (
+    load_id INTEGER PRIMARY KEY, kind VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+    file_path VARCHAR, file_sha256 VARCHAR NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
+    rows_in BIGINT, rows_ok BIGINT, rows_rejected BIGINT,
+    rows_inserted BIGINT, rows_updated BIGINT, rows_unchanged BIGINT,
+    rows_unmapped BIGINT, rows_repaired BIGINT, rows_without_location BIGINT,
+    status VARCHAR NOT NULL, source_crs VARCHAR, mapping VARCHAR, encoding VARCHAR,
+    layer VARCHAR, options_json VARCHAR, message VARCHAR);
+CREATE TABLE quarantine (
+    load_id INTEGER NOT NULL, row_number BIGINT NOT NULL, reason VARCHAR NOT NULL,
+    reason_codes VARCHAR NOT NULL, raw_json VARCHAR NOT NULL, PRIMARY KEY (load_id, row_number));
+CREATE TABLE load_notes (
+    load_id INTEGER NOT NULL, row_number BIGINT, record_id VARCHAR, note VARCHAR NOT NULL);
+CREATE TABLE study_area (name VARCHAR NOT NULL, source VARCHAR, set_at TIMESTAMPTZ, geom GEOMETRY NOT NULL);
+CREATE TABLE communities (
+    community_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, subdistrict VARCHAR, district VARCHAR,
+    population BIGINT, households BIGINT, population_65plus BIGINT, area_m2 DOUBLE,
+    source VARCHAR NOT NULL, load_id INTEGER NOT NULL, row_hash VARCHAR NOT NULL, geom GEOMETRY NOT NULL);
+CREATE TABLE grids (
+    grid_id VARCHAR PRIMARY KEY, community_id VARCHAR, name VARCHAR, households BIGINT,
+    population BIGINT, area_m2 DOUBLE, source VARCHAR NOT NULL, load_id INTEGER NOT NULL,
+    row_hash VARCHAR NOT NULL, geom GEOMETRY NOT NULL);
+CREATE TABLE managers (
+    manager_id VARCHAR PRIMARY KEY, name VARCHAR, grid_id VARCHAR, phone_masked VARCHAR,
+    source VARCHAR, load_id INTEGER);
+CREATE TABLE facilities (
+    facility_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, category VARCHAR NOT NULL,
+    source_category VARCHAR, address VARCHAR, floor_area_m2 DOUBLE,
+    source VARCHAR NOT NULL, source_type VARCHAR NOT NULL,
+    lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, h3 UBIGINT NOT NULL,
+    load_id INTEGER NOT NULL, row_hash VARCHAR NOT NULL, geom GEOMETRY NOT NULL);
+CREATE TABLE complaints (
+    complaint_id VARCHAR NOT NULL, received_at TIMESTAMPTZ NOT NULL,
+    request_type VARCHAR NOT NULL, category VARCHAR NOT NULL, urgency VARCHAR NOT NULL,
+    channel VARCHAR, status VARCHAR NOT NULL, closed_at TIMESTAMPTZ, source_due_at TIMESTAMPTZ,
+    satisfaction VARCHAR, description VARCHAR, address VARCHAR, area_name VARCHAR,
+    lon DOUBLE, lat DOUBLE, h3 UBIGINT,
+    complainant_masked VARCHAR, complainant_hash VARCHAR, phone_masked VARCHAR, phone_hash VARCHAR,
+    source_request_type VARCHAR, source_category VARCHAR, source_status VARCHAR,
+    source VARCHAR NOT NULL, load_id INTEGER NOT NULL, row_hash VARCHAR NOT NULL);
+CREATE TABLE cells (
+    h3 UBIGINT PRIMARY KEY, res TINYINT NOT NULL, community_id VARCHAR,
+    population BIGINT NOT NULL, households BIGINT NOT NULL, area_m2 DOUBLE NOT NULL,
+    lon DOUBLE NOT NULL, lat DOUBLE NOT NULL);
+CREATE TABLE community_cells (
+    community_id VARCHAR NOT NULL, h3 UBIGINT NOT NULL, area_share DOUBLE NOT NULL,
+    area_m2 DOUBLE NOT NULL, population BIGINT NOT NULL, households BIGINT NOT NULL,
+    PRIMARY KEY (community_id, h3));
+CREATE TABLE grid_cells (
+    grid_id VARCHAR NOT NULL, h3 UBIGINT NOT NULL, area_share DOUBLE NOT NULL,
+    area_m2 DOUBLE NOT NULL, PRIMARY KEY (grid_id, h3));
+"""
+
+TABLES = (
+    "meta", "loads", "quarantine", "load_notes", "study_area", "communities", "grids",
+    "managers", "facilities", "complaints", "cells", "community_cells", "grid_cells",
+)
+
+# from_version -> function that upgrades a connection by one version.
+_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
+
+
+def create_schema(con: duckdb.DuckDBPyConnection, *, h3_res: int) -> None:
+    """Create every table of the current schema in an empty database."""
+    con.execute(_DDL_V1)
+    now = datetime.now(timezone.utc).isoformat()
+    rows = [("schema_version", str(SCHEMA_VERSION)), ("created_at", now),
+            ("created_by", f"grid {__version__}"), ("h3_res", str(h3_res))]
+    con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """Schema version recorded in ``meta``, or None for a file without our schema."""
+    has_meta = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchone()[0]
+    if not has_meta:
+        return None
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else None
+
+
+def check_version(version: int | None, path: object) -> None:
+    """Raise a :class:`SchemaVersionError` that says what to do unless ``version`` is current."""
+    if version == SCHEMA_VERSION:
+        return
+    if version is None:
+        raise SchemaVersionError(
+            f"{path} is a DuckDB file without grid's schema (no meta table); "
+            "point --db / GRID_DB at a grid database, or create one with `grid db init`")
+    if version < SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{path} has schema version {version}, this grid needs {SCHEMA_VERSION}: "
+            f"run `grid db migrate --db {path}` (it keeps all data)")
+    raise SchemaVersionError(
+        f"{path} has schema version {version}, newer than this grid supports ({SCHEMA_VERSION}): "
+        "upgrade grid (git pull && make test) rather than opening it with an old version")
+
+
+def migrate(
+    con: duckdb.DuckDBPyConnection,
+    path: object,
+    *,
+    target: int = SCHEMA_VERSION,
+    migrations: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] | None = None,
+) -> int:
+    """Upgrade ``con`` to ``target`` one version at a time; return the number of steps."""
+    steps_by_version = _MIGRATIONS if migrations is None else migrations
+    version = schema_version(con)
+    if version is None or version > target:
+        check_version(version, path)
+    steps = 0
+    while version < target:
+        log.info("migrating %s from schema %d to %d", path, version, version + 1)
+        if version not in steps_by_version:
+            raise SchemaVersionError(
+                f"{path} has schema version {version} and no migration exists from it; "
+                "rebuild the database from its source files with the `grid ingest` commands")
+        steps_by_version[version](con)
+        version += 1
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+        steps += 1
+    return steps
