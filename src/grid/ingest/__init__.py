@@ -31,7 +31,7 @@ from grid.store import open_reader, write_session
 from grid.store.loads import (begin_load, find_previous_load, finish_load, get_meta, set_meta, upsert,
                               write_notes, write_quarantine)
 
-__all__ = ["LoadReport", "ingest_file", "file_sha256", "KINDS"]
+__all__ = ["LoadReport", "ingest_file", "file_sha256", "read_study_area", "set_study_area", "KINDS"]
 
 log = logging.getLogger(__name__)
 
@@ -234,3 +234,15 @@ def ingest_file(kind: str, path: Path | str, *, settings: Settings | None = None
     report = _write(kind, path, sha, options, ctx, prepared, quarantine, settings, report)
     log.info("load %s of %s: %s", report.load_id, path.name, report.message)
     return report
+
+
+def set_study_area(settings: Settings, path: Path, *, name: str) -> float:
+    """Replace the stored study area with the polygons of ``path``; return its geodesic area in m²."""
+    import pyproj
+
+    area = read_study_area(path)
+    with write_session(settings.db_path, h3_res=settings.h3_res) as con:
+        con.execute("DELETE FROM study_area")
+        con.execute("INSERT INTO study_area VALUES (?, ?, now(), ST_GeomFromWKB(?))",
+                    [name, str(path), shapely.to_wkb(area)])
+    return abs(pyproj.Geod(ellps="WGS84").geometry_area_perimeter(area)[0])

@@ -1,0 +1,232 @@
+"""The ``grid`` command line. Each command calls library functions in order."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from grid.errors import GridError
+from grid.settings import Settings, get_settings
+
+__all__ = ["main", "cli"]
+
+KIND_HELP = {
+    "boundaries": "community (社区) polygons with population/households",
+    "grids": "grid (网格) polygons",
+    "facilities": "service facilities / POIs (points)",
+    "complaints": "12345 records (工单)",
+}
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="DuckDB file (default geodata/grid.duckdb, or $GRID_DB).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None, verbose: int) -> None:
+    """grid: life-circle coverage and grid governance for Chinese cities.
+
+    \b
+    Typical first steps:
+      grid ingest boundaries communities.gpkg
+      grid ingest facilities pois.csv --mapping amap-poi --crs gcj02
+      grid ingest complaints 12345.xlsx
+      grid loads; grid quarantine
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = get_settings(db_path=db)
+
+
+@cli.group()
+def db() -> None:
+    """Create, inspect and migrate the database file."""
+
+
+@db.command("init")
+@click.pass_context
+def db_init(ctx: click.Context) -> None:
+    """Create an empty database with the current schema (no-op if it exists)."""
+    from grid.store import write_session
+
+    settings = _settings(ctx)
+    existed = settings.db_path.exists()
+    with write_session(settings.db_path, h3_res=settings.h3_res):
+        pass
+    click.echo(f"{'checked' if existed else 'created'} {settings.db_path}")
+
+
+@db.command("migrate")
+@click.pass_context
+def db_migrate(ctx: click.Context) -> None:
+    """Upgrade an older database file to this version's schema, keeping its data."""
+    from grid.store import write_session
+
+    settings = _settings(ctx)
+    if not settings.db_path.exists():
+        raise click.ClickException(f"no database at {settings.db_path}")
+    with write_session(settings.db_path):
+        pass
+    click.echo(f"{settings.db_path} is at the current schema")
+
+
+@db.command("info")
+@click.pass_context
+def db_info(ctx: click.Context) -> None:
+    """Schema version, H3 resolution and row counts."""
+    from grid import queries
+    from grid.store import open_reader
+
+    settings = _settings(ctx)
+    con = open_reader(settings.db_path)
+    click.echo(f"database: {settings.db_path}")
+    for key, value in queries.database_summary(con).items():
+        click.echo(f"  {key}: {value}")
+    click.echo(queries.table_counts(con).to_string(index=False))
+
+
+def _print_report(report: object) -> None:
+    r = report  # LoadReport
+    click.echo(f"{r.kind}: {r.file_name} -> load {r.load_id} [{r.status}]")
+    if r.status == "unchanged":
+        click.echo(f"  {r.message}")
+        return
+    click.echo(f"  rows in {r.rows_in:,}  ok {r.rows_ok:,}  rejected {r.rows_rejected:,}  "
+               f"(new {r.rows_inserted:,}, updated {r.rows_updated:,}, unchanged {r.rows_unchanged:,})")
+    click.echo(f"  datum {r.source_crs}" + (f", encoding {r.encoding}" if r.encoding else ""))
+    extras = {"kept as 'unmapped'": r.rows_unmapped, "geometry repaired": r.rows_repaired,
+              "without location": r.rows_without_location}
+    for label, value in extras.items():
+        if value:
+            click.echo(f"  {label}: {value:,}")
+    for code, count in r.reasons.items():
+        click.echo(f"  rejected for {code}: {count:,}")
+    for note in r.notes:
+        click.echo(f"  note: {note}")
+    if r.rows_rejected:
+        click.echo(f"  see the rejected rows with: grid quarantine --load {r.load_id}")
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(list(KIND_HELP)))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mapping", help="Column mapping: a shipped name (amap-poi, baltimore-311...) or a YAML file.")
+@click.option("--crs", help="Datum/CRS of the file: an EPSG code (4326, 4490, 4547...), gcj02 (Amap, "
+                            "Tencent) or bd09 (Baidu). Overrides the file and the mapping.")
+@click.option("--layer", help="Layer of a GeoPackage with several layers.")
+@click.option("--encoding", help="Text encoding of a CSV/Shapefile (utf-8, utf-8-sig, gbk); detected if omitted.")
+@click.option("--sheet", help="Sheet of an XLSX workbook (default: the first).")
+@click.option("--study-area", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Polygon file: reject points outside it (default: the study area stored in the database).")
+@click.option("--source", "source_label", help="Label of the data source stored with every row (default MAPPING:FILE).")
+@click.option("--force", is_flag=True, help="Load again even if this file was loaded with the same options.")
+@click.pass_context
+def ingest(ctx: click.Context, kind: str, file: Path, mapping: str | None, crs: str | None, layer: str | None,
+           encoding: str | None, sheet: str | None, study_area: Path | None, source_label: str | None,
+           force: bool) -> None:
+    """Load FILE as KIND: boundaries, grids, facilities or complaints.
+
+    \b
+    Formats: GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, CSV (UTF-8, UTF-8-BOM, GBK) and XLSX,
+    with lon/lat, a "lng,lat" location or a WKT column. Every rejected row goes to the quarantine
+    table with its reason; the load is all-or-nothing and loading the same file again changes nothing.
+    """
+    from tqdm import tqdm
+
+    from grid.ingest import ingest_file
+
+    steps = ("hash", "read", "validate", "write")
+    with tqdm(total=len(steps), desc=f"ingest {kind}", unit="step", disable=not sys.stderr.isatty(),
+              leave=False) as bar:
+        def progress(step: str) -> None:
+            bar.set_postfix_str(step)
+            bar.update(1)
+
+        report = ingest_file(kind, file, settings=_settings(ctx), mapping=mapping, crs=crs, layer=layer,
+                             encoding=encoding, sheet=sheet, study_area=study_area, source=source_label,
+                             force=force, progress=progress)
+    _print_report(report)
+
+
+@cli.command()
+@click.option("--limit", default=20, show_default=True, help="How many loads to show.")
+@click.pass_context
+def loads(ctx: click.Context, limit: int) -> None:
+    """List loads, newest first, with their counts."""
+    from grid import queries
+    from grid.store import open_reader
+
+    frame = queries.list_loads(open_reader(_settings(ctx).db_path), limit=limit)
+    columns = ["load_id", "kind", "file_name", "status", "rows_in", "rows_ok", "rows_rejected", "rows_unmapped"]
+    click.echo(frame[columns].to_string(index=False) if len(frame) else "no loads yet")
+
+
+@cli.command()
+@click.option("--load", "load_id", type=int, help="Only rows rejected by this load.")
+@click.option("--limit", default=20, show_default=True)
+@click.pass_context
+def quarantine(ctx: click.Context, load_id: int | None, limit: int) -> None:
+    """Show rejected rows with their reasons (personal data stays masked)."""
+    from grid import queries
+    from grid.store import open_reader
+
+    frame = queries.list_quarantine(open_reader(_settings(ctx).db_path), load_id=load_id, limit=limit)
+    if frame.empty:
+        click.echo("no rejected rows")
+    for row in frame.itertuples():
+        click.echo(f"load {row.load_id} {row.file_name} row {row.row_number}: {row.reason}")
+
+
+@cli.group("study-area")
+def study_area_group() -> None:
+    """The study area: points outside it are rejected at ingest."""
+
+
+@study_area_group.command("set")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Name shown in rejection reasons (default: file name).")
+@click.pass_context
+def study_area_set(ctx: click.Context, file: Path, name: str | None) -> None:
+    """Store the union of FILE's polygons as the study area."""
+    from grid.ingest import set_study_area
+
+    area_m2 = set_study_area(_settings(ctx), file, name=name or file.stem)
+    click.echo(f"study area '{name or file.stem}' set: {area_m2 / 1e6:,.1f} km²")
+
+
+@cli.command()
+@click.pass_context
+def mappings(ctx: click.Context) -> None:
+    """List the shipped column mappings."""
+    from grid.io.mappings import KINDS, list_mappings, load_mapping
+
+    settings = _settings(ctx)
+    for name in list_mappings(settings.mappings_dir):
+        for kind in KINDS:
+            try:
+                mapping = load_mapping(name, kind=kind, directory=settings.mappings_dir)
+            except GridError:
+                continue
+            click.echo(f"{name:16s} {kind:11s} {mapping.description}")
+
+
+def main() -> None:
+    """Entry point of the ``grid`` console script: errors print as one clear line."""
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except GridError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)

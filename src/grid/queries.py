@@ -1,0 +1,65 @@
+"""Read API for the CLI, the app and notebooks: small functions over a
+read-only connection that return frames."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from pathlib import Path
+
+from grid.store import TABLES, open_reader
+
+__all__ = ["list_loads", "list_quarantine", "list_sources", "quarantine_reason_counts", "table_counts",
+           "database_summary", "open_database"]
+
+
+def list_loads(con: duckdb.DuckDBPyConnection, *, limit: int = 50) -> pd.DataFrame:
+    """Most recent loads first, with their counts and status."""
+    return con.execute(
+        "SELECT load_id, kind, file_name, status, rows_in, rows_ok, rows_rejected, rows_inserted, rows_updated, "
+        "rows_unchanged, rows_unmapped, rows_repaired, rows_without_location, source_crs, mapping, encoding, "
+        "started_at, finished_at, message FROM loads ORDER BY load_id DESC LIMIT ?", [limit]).df()
+
+
+def list_quarantine(con: duckdb.DuckDBPyConnection, *, load_id: int | None = None, limit: int = 100) -> pd.DataFrame:
+    """Rejected rows with their reasons (newest load first), optionally of one load."""
+    return con.execute(
+        "SELECT q.load_id, l.file_name, q.row_number, q.reason, q.reason_codes, q.raw_json "
+        "FROM quarantine q JOIN loads l USING (load_id) WHERE ? IS NULL OR q.load_id = ? "
+        "ORDER BY q.load_id DESC, q.row_number LIMIT ?", [load_id, load_id, limit]).df()
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Row count of every table of the schema."""
+    rows = [(t, con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES]  # names: allow-list
+    return pd.DataFrame(rows, columns=["table", "rows"])
+
+
+def database_summary(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The ``meta`` table as a dict (schema version, H3 resolution, creation time...)."""
+    return dict(con.execute("SELECT key, value FROM meta ORDER BY key").fetchall())
+
+
+def list_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Data sources of facilities and complaints with row counts and a real/synthetic label."""
+    return con.execute(
+        "SELECT 'facilities' AS table_name, source, source_type, count(*) AS rows FROM facilities GROUP BY ALL "
+        "UNION ALL SELECT 'complaints', source, NULL, count(*) FROM complaints GROUP BY ALL "
+        "UNION ALL SELECT 'communities', source, NULL, count(*) FROM communities GROUP BY ALL "
+        "ORDER BY table_name, source").df().assign(
+            synthetic=lambda f: f["source"].str.startswith("synthetic"))
+
+
+def quarantine_reason_counts(con: duckdb.DuckDBPyConnection, load_id: int) -> pd.DataFrame:
+    """Rejected rows of one load counted per problem code."""
+    return con.execute(
+        "SELECT code, count(*) AS rows FROM (SELECT unnest(string_split(reason_codes, ',')) AS code "
+        "FROM quarantine WHERE load_id = ?) GROUP BY code ORDER BY rows DESC, code", [load_id]).df()
+
+
+def open_database(path: Path) -> duckdb.DuckDBPyConnection | None:
+    """A read-only connection to ``path``, or None when no database exists there."""
+    if not Path(path).exists():
+        return None
+    return open_reader(Path(path))
