@@ -126,7 +126,7 @@ def _print_report(report: object) -> None:
 @click.option("--sheet", help="Sheet of an XLSX workbook (default: the first).")
 @click.option("--study-area", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Polygon file: reject points outside it (default: the study area stored in the database).")
-@click.option("--source", "source_label", help="Label of the data source stored with every row (default MAPPING:FILE).")
+@click.option("--source", "source_label", help="Label of the data source stored with every row (default: the mapping name).")
 @click.option("--force", is_flag=True, help="Load again even if this file was loaded with the same options.")
 @click.pass_context
 def ingest(ctx: click.Context, kind: str, file: Path, mapping: str | None, crs: str | None, layer: str | None,

@@ -19,7 +19,7 @@ def list_loads(con: duckdb.DuckDBPyConnection, *, limit: int = 50) -> pd.DataFra
     return con.execute(
         "SELECT load_id, kind, file_name, status, rows_in, rows_ok, rows_rejected, rows_inserted, rows_updated, "
         "rows_unchanged, rows_unmapped, rows_repaired, rows_without_location, source_crs, mapping, encoding, "
-        "started_at, finished_at, message FROM loads ORDER BY load_id DESC LIMIT ?", [limit]).df()
+        "started_at, finished_at, message FROM loads ORDER BY load_id DESC LIMIT ?", [limit]).to_arrow_table().to_pandas()
 
 
 def list_quarantine(con: duckdb.DuckDBPyConnection, *, load_id: int | None = None, limit: int = 100) -> pd.DataFrame:
@@ -27,13 +27,13 @@ def list_quarantine(con: duckdb.DuckDBPyConnection, *, load_id: int | None = Non
     return con.execute(
         "SELECT q.load_id, l.file_name, q.row_number, q.reason, q.reason_codes, q.raw_json "
         "FROM quarantine q JOIN loads l USING (load_id) WHERE ? IS NULL OR q.load_id = ? "
-        "ORDER BY q.load_id DESC, q.row_number LIMIT ?", [load_id, load_id, limit]).df()
+        "ORDER BY q.load_id DESC, q.row_number LIMIT ?", [load_id, load_id, limit]).to_arrow_table().to_pandas()
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Row count of every table of the schema."""
     rows = [(t, con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES]  # names: allow-list
-    return pd.DataFrame(rows, columns=["table", "rows"])
+    return pd.DataFrame(rows, columns=["table", "rows"]).astype({"table": object})
 
 
 def database_summary(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -47,7 +47,7 @@ def list_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "SELECT 'facilities' AS table_name, source, source_type, count(*) AS rows FROM facilities GROUP BY ALL "
         "UNION ALL SELECT 'complaints', source, NULL, count(*) FROM complaints GROUP BY ALL "
         "UNION ALL SELECT 'communities', source, NULL, count(*) FROM communities GROUP BY ALL "
-        "ORDER BY table_name, source").df().assign(
+        "ORDER BY table_name, source").to_arrow_table().to_pandas().assign(
             synthetic=lambda f: f["source"].str.startswith("synthetic"))
 
 
@@ -55,7 +55,7 @@ def quarantine_reason_counts(con: duckdb.DuckDBPyConnection, load_id: int) -> pd
     """Rejected rows of one load counted per problem code."""
     return con.execute(
         "SELECT code, count(*) AS rows FROM (SELECT unnest(string_split(reason_codes, ',')) AS code "
-        "FROM quarantine WHERE load_id = ?) GROUP BY code ORDER BY rows DESC, code", [load_id]).df()
+        "FROM quarantine WHERE load_id = ?) GROUP BY code ORDER BY rows DESC, code", [load_id]).to_arrow_table().to_pandas()
 
 
 def open_database(path: Path) -> duckdb.DuckDBPyConnection | None:

@@ -27,7 +27,7 @@ from grid.io import privacy
 from grid.io.mappings import KINDS, Mapping, apply_mapping, load_mapping
 from grid.io.readers import SourceTable, read_source
 from grid.settings import Settings, get_settings
-from grid.store import open_reader, write_session
+from grid.store import load_spatial, open_reader, write_session
 from grid.store.loads import (begin_load, find_previous_load, finish_load, get_meta, set_meta, upsert,
                               write_notes, write_quarantine)
 
@@ -85,10 +85,13 @@ class _DbFacts:
 def _db_facts(db_path: Path, kind: str, sha: str, options_json: str) -> _DbFacts:
     if not db_path.exists():
         return _DbFacts()
-    con = open_reader(db_path)
+    con = open_reader(db_path, spatial=False)
     try:
         res = get_meta(con, "h3_res")
-        area = con.execute("SELECT name, ST_AsWKB(ST_Union_Agg(geom)) FROM study_area GROUP BY name").fetchone()
+        area = None
+        if con.execute("SELECT count(*) FROM study_area").fetchone()[0]:
+            load_spatial(con)
+            area = con.execute("SELECT name, ST_AsWKB(ST_Union_Agg(geom)) FROM study_area GROUP BY name").fetchone()
         return _DbFacts(h3_res=int(res) if res else None, key_id=get_meta(con, "hash_key_id"),
                         previous_load=find_previous_load(con, kind, sha, options_json),
                         study_area=shapely.from_wkb(bytes(area[1])) if area else None,
@@ -109,7 +112,9 @@ def read_study_area(path: Path) -> shapely.Geometry:
 def _raw_records(frame: pd.DataFrame, labels: pd.Index, used: dict[str, str]) -> list[str]:
     """Rejected source rows as JSON, with personal data masked (quarantine never holds it raw)."""
     raw = frame.loc[labels].copy()
-    for field_name, masker in (("complainant_name", privacy.mask_names), ("complainant_phone", privacy.mask_phones)):
+    maskers = (("complainant_name", privacy.mask_names), ("complainant_phone", privacy.mask_phones),
+               ("description", privacy.mask_free_text))
+    for field_name, masker in maskers:
         column = used.get(field_name)
         if column and column in raw:
             raw[column] = masker(raw[column].astype("string")).astype(object)
@@ -222,7 +227,7 @@ def ingest_file(kind: str, path: Path | str, *, settings: Settings | None = None
     frame = table.frame.reset_index(drop=True)
     mapped, used = apply_mapping(frame, the_mapping)
     ctx = _context(kind, the_mapping, table, mapped, crs=crs, res=facts.h3_res or settings.h3_res, facts=facts,
-                   settings=settings, study_area=study_area, source=source or f"{the_mapping.name}:{path.name}")
+                   settings=settings, study_area=study_area, source=source or the_mapping.name)
     step("validate")
     prepared = prepare(kind, mapped, ctx)
     quarantine = _quarantine_rows(frame, prepared, used)

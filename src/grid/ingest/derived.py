@@ -60,7 +60,7 @@ def rebuild_cells(con: duckdb.DuckDBPyConnection, res: int) -> int:
     """Rebuild ``cells`` from ``community_cells``: one row per cell, owned by the community
     with the largest share, population and households summed over communities."""
     parts = con.execute("SELECT community_id AS id, h3, area_share, population, households "
-                        "FROM community_cells").df()
+                        "FROM community_cells").to_arrow_table().to_pandas()
     con.execute("DELETE FROM cells")
     if parts.empty:
         return 0

@@ -7,7 +7,6 @@ Pure functions over frames; no database here.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +28,6 @@ __all__ = ["Context", "Prepared", "prepare", "UNMAPPED"]
 
 UNMAPPED = "unmapped"
 _GEOD = pyproj.Geod(ellps="WGS84")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -151,11 +149,6 @@ def prepare_facilities(frame: pd.DataFrame, ctx: Context) -> Prepared:
     return prepared
 
 
-def _mask_free_text(text: pd.Series) -> pd.Series:
-    """Mask mobile numbers written inside free text (descriptions often carry them)."""
-    return text.str.replace(_MOBILE, lambda m: m.group(1) + "****" + m.group(3), regex=True)
-
-
 def _complaint_vocabularies(frame: pd.DataFrame, ctx: Context, prepared: Prepared,
                             keep: np.ndarray, closed_at: pd.Series) -> dict[str, pd.Series]:
     out: dict[str, pd.Series] = {}
@@ -220,7 +213,7 @@ def prepare_complaints(frame: pd.DataFrame, ctx: Context) -> Prepared:
         "complaint_id": ids[keep], "received_at": received[keep], **vocab,
         "closed_at": closed[keep], "source_due_at": due[keep],
         "satisfaction": text_field(frame, "satisfaction")[keep],
-        "description": _mask_free_text(text_field(frame, "description")[keep]),
+        "description": privacy.mask_free_text(text_field(frame, "description")[keep]),
         "address": text_field(frame, "address")[keep], "area_name": text_field(frame, "area_name")[keep],
         "lon": lon[keep], "lat": lat[keep], "h3": pd.array(np.where(h3 == 0, None, h3), dtype="UInt64"),
         **_personal_data(frame, keep, ctx.hash_key), "source": ctx.source})

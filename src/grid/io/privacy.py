@@ -19,10 +19,13 @@ import pandas as pd
 
 from grid.errors import ConfigError
 
-__all__ = ["load_or_create_key", "key_id", "hash_names", "hash_phones", "mask_names", "mask_phones"]
+__all__ = ["load_or_create_key", "key_id", "hash_names", "hash_phones", "mask_names", "mask_phones",
+           "mask_free_text"]
 
 _KEY_BYTES = 32
 _NON_DIGIT = re.compile(r"\D+")
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})([- ]?)(\d{3,4})(\d{4})(?!\d)")
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -101,3 +104,9 @@ def _mask_name(name: str) -> str:
 def mask_names(values: pd.Series) -> pd.Series:
     """``张三`` -> ``张*``, ``欧阳娜娜`` -> ``欧**娜``, ``John Smith`` -> ``J*** S****``."""
     return _blank_to_na(values).map(_mask_name, na_action="ignore")
+
+
+def mask_free_text(values: pd.Series) -> pd.Series:
+    """Mask mobile and landline numbers written inside free text (descriptions often carry them)."""
+    text = values.astype("string").str.replace(_MOBILE, lambda m: m.group(1) + "****" + m.group(3), regex=True)
+    return text.str.replace(_LANDLINE, lambda m: m.group(1) + m.group(2) + "****" + m.group(4), regex=True)

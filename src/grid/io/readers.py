@@ -79,16 +79,41 @@ def detect_encoding(path: Path, *, sample_bytes: int = 4 << 20) -> str:
         "--encoding with the file's encoding (e.g. --encoding big5)")
 
 
+def _undecodable(path: Path, encoding: str, offset: int) -> EncodingError:
+    return EncodingError(f"{path.name} cannot be decoded as {encoding} (byte {offset}); pass the right --encoding "
+                         "(utf-8, utf-8-sig or gbk)")
+
+
+def _check_decodes(path: Path, encoding: str, *, block_bytes: int = 1 << 20) -> None:
+    """Raise :class:`EncodingError` unless the whole file decodes strictly as ``encoding``.
+
+    The CSV parser (pyarrow) reports bad UTF-8 as a generic parse error, and detection
+    only samples the head of the file, so the whole file is checked here first.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(block_bytes)
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                raise _undecodable(path, encoding, offset - pending + exc.start) from exc
+            if not block:
+                return
+            offset += len(block)
+
+
 def _read_csv(path: Path, encoding: str | None) -> SourceTable:
     used = _normalise_encoding(encoding) if encoding else detect_encoding(path)
+    _check_decodes(path, used)
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=used, sep=sep,
                             engine="pyarrow" if sep == "," else "c")
     except UnicodeDecodeError as exc:
-        raise EncodingError(
-            f"{path.name} cannot be decoded as {used} (byte {exc.start}); pass the right --encoding "
-            "(utf-8, utf-8-sig or gbk)") from exc
+        raise _undecodable(path, used, exc.start) from exc
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"{path.name} is not a well-formed CSV: {exc}") from exc
     if used == "utf-8-sig" and len(frame.columns):

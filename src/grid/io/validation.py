@@ -127,7 +127,7 @@ def parse_points(frame: pd.DataFrame, problems: Problems, *, required: bool) -> 
     """Point coordinates from lon/lat, a "lng,lat" location, WKT or a point geometry column."""
     x = np.full(len(frame), np.nan)
     y = np.full(len(frame), np.nan)
-    geoms = _geometry_values(frame, problems)
+    geoms, unparsed = _geometry_values(frame, problems)
     if geoms is not None:
         is_point = shapely.get_type_id(geoms) == 0
         not_point = ~shapely.is_missing(geoms) & ~is_point
@@ -142,7 +142,7 @@ def parse_points(frame: pd.DataFrame, problems: Problems, *, required: bool) -> 
     unparseable = take & (np.isnan(lon_num) | np.isnan(lat_num))
     problems.add(unparseable, "unparseable_coordinate", "unparseable coordinate lon='" + lon_text.fillna("").astype(str)
                  + "' lat='" + lat_text.fillna("").astype(str) + "' (expected decimal degrees)")
-    present = has_text | (~np.isnan(x))
+    present = has_text | (~np.isnan(x)) | unparsed  # unparseable WKT is a location given badly, not missing
     if required:
         problems.add(~present, "missing_coordinates", "missing coordinates: no lon/lat, location, WKT or geometry")
     return PointColumns(x=x, y=y, present=present)
@@ -166,18 +166,20 @@ def check_coordinate_values(points: PointColumns, problems: Problems, *, geograp
     problems.add(placeholder, "placeholder_coordinate", text.reindex(problems.index))
 
 
-def _geometry_values(frame: pd.DataFrame, problems: Problems) -> np.ndarray | None:
-    """Shapely geometries from the ``geometry`` column, else parsed from ``wkt`` (None if neither)."""
+def _geometry_values(frame: pd.DataFrame, problems: Problems) -> tuple[np.ndarray | None, np.ndarray]:
+    """Shapely geometries from the ``geometry`` column, else parsed from ``wkt`` (None if neither),
+    and which rows had WKT text that does not parse (already reported, so not "missing" too)."""
+    unparsed = np.zeros(len(frame), dtype=bool)
     if "geometry" in frame:
-        return np.asarray(frame["geometry"].to_numpy(), dtype=object)
+        return np.asarray(frame["geometry"].to_numpy(), dtype=object), unparsed
     if "wkt" not in frame:
-        return None
+        return None, unparsed
     text = text_field(frame, "wkt")
     geoms = shapely.from_wkt(text.fillna("").to_numpy(dtype=object), on_invalid="ignore")
     geoms = np.where(text.isna().to_numpy(), None, geoms)
     bad = text.notna().to_numpy() & shapely.is_missing(geoms)
     problems.add(bad, "unparseable_wkt", "unparseable WKT '" + text.fillna("").str.slice(0, 60) + "'")
-    return geoms
+    return geoms, bad
 
 
 def _repair(geom: shapely.Geometry, max_area_change: float) -> tuple[shapely.Geometry | None, str]:
@@ -206,13 +208,13 @@ def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry | None:
 def parse_polygons(frame: pd.DataFrame, problems: Problems, *,
                    max_area_change: float) -> tuple[np.ndarray, pd.Series]:
     """Polygon geometries (invalid ones repaired where safe) and a note per repaired row."""
-    geoms = _geometry_values(frame, problems)
+    geoms, unparsed = _geometry_values(frame, problems)
     notes = pd.Series(dtype=object)
     if geoms is None:
         problems.add(np.ones(len(frame), bool), "missing_geometry", "missing geometry: no geometry column or WKT")
         return np.full(len(frame), None, dtype=object), notes
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    problems.add(missing, "missing_geometry", "missing geometry (empty or null)")
+    problems.add(missing & ~unparsed, "missing_geometry", "missing geometry (empty or null)")
     type_ids = shapely.get_type_id(geoms)
     wrong = ~missing & ~np.isin(type_ids, (3, 6))
     problems.add(wrong, "wrong_geometry_type", "geometry is " + pd.Series(shapely.get_type_id(geoms), index=frame.index)

@@ -7,19 +7,22 @@ from pathlib import Path
 
 import duckdb
 
-from grid.store.connect import connect, connect_memory, spatial_extension_path
+from grid.store.connect import connect, connect_memory, load_spatial, spatial_extension_path
 from grid.store.schema import SCHEMA_VERSION, TABLES, check_version, migrate, schema_version
 from grid.store.session import working_files, write_session
 
 __all__ = [
-    "SCHEMA_VERSION", "TABLES", "check_version", "connect", "connect_memory", "migrate",
+    "SCHEMA_VERSION", "TABLES", "check_version", "connect", "connect_memory", "load_spatial", "migrate",
     "open_reader", "schema_version", "spatial_extension_path", "working_files", "write_session",
 ]
 
 
-def open_reader(db_path: Path) -> duckdb.DuckDBPyConnection:
-    """Open ``db_path`` read-only after checking its schema version (see :func:`check_version`)."""
-    con = connect(db_path, read_only=True)
+def open_reader(db_path: Path, *, spatial: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open ``db_path`` read-only after checking its schema version (see :func:`check_version`).
+
+    ``spatial=False`` skips loading the spatial extension for quick non-geometric reads.
+    """
+    con = connect(db_path, read_only=True, spatial=spatial)
     try:
         check_version(schema_version(con), db_path)
     except Exception:

@@ -10,7 +10,7 @@ import duckdb
 
 from grid.errors import DatabaseMissingError, GridError
 
-__all__ = ["spatial_extension_path", "connect", "connect_memory"]
+__all__ = ["spatial_extension_path", "connect", "connect_memory", "load_spatial"]
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,20 @@ def spatial_extension_path() -> Path:
     return path
 
 
-def _prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+def load_spatial(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Load the spatial extension from the wheel's file into ``con`` (about 0.4 s per database instance)."""
     con.execute(f"LOAD '{spatial_extension_path()}'")  # a file path, not a value: cannot be a parameter
+    return con
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, spatial: bool) -> duckdb.DuckDBPyConnection:
+    if spatial:
+        load_spatial(con)
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     return con
 
 
-def connect(path: Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+def connect(path: Path, *, read_only: bool = True, spatial: bool = True) -> duckdb.DuckDBPyConnection:
     """Open the database file with the spatial extension loaded.
 
     Readers open read-only (many processes may read at once). Writers should go
@@ -57,9 +64,9 @@ def connect(path: Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
             "or create an empty one with `grid db init --db {path}`"
         )
     con = duckdb.connect(str(path), read_only=read_only, config=dict(_OFFLINE_CONFIG))
-    return _prepare(con)
+    return _prepare(con, spatial)
 
 
 def connect_memory() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the spatial extension, for scratch work."""
-    return _prepare(duckdb.connect(":memory:", config=dict(_OFFLINE_CONFIG)))
+    return _prepare(duckdb.connect(":memory:", config=dict(_OFFLINE_CONFIG)), True)
