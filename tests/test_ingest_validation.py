@@ -6,11 +6,14 @@ idempotency: same file twice, ``force``, and a changed file upserted by natural 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+import duckdb
 import pandas as pd
 import pyproj
 import pytest
@@ -73,30 +76,38 @@ def _ingest(kind: str, rows: list[dict[str, str]], tmp_path: Path, settings: Set
     return ingest_file(kind, path, settings=settings, **options)
 
 
-def _query(settings: Settings, sql: str, params: list[object] | None = None) -> list[tuple]:
+@contextlib.contextmanager
+def _reader(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One read-only connection per check (opening one loads the spatial extension, ~0.5 s)."""
     con = open_reader(settings.db_path)
     try:
-        return con.execute(sql, params or []).fetchall()
+        yield con
     finally:
         con.close()
 
 
-def _quarantine(settings: Settings, load_id: int) -> list[Quarantined]:
-    rows = _query(settings, "SELECT row_number, reason, reason_codes, raw_json FROM quarantine "
-                            "WHERE load_id = ? ORDER BY row_number", [load_id])
+def _query(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> list[tuple]:
+    return con.execute(sql, params or []).fetchall()
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int) -> list[Quarantined]:
+    rows = _query(con, "SELECT row_number, reason, reason_codes, raw_json FROM quarantine "
+                       "WHERE load_id = ? ORDER BY row_number", [load_id])
     return [Quarantined(n, reason, codes, json.loads(raw)) for n, reason, codes, raw in rows]
 
 
-def _ids(settings: Settings, kind: str) -> list[str]:
+def _ids(con: duckdb.DuckDBPyConnection, kind: str) -> list[str]:
     table, key = TABLE[kind]
-    return [r[0] for r in _query(settings, f"SELECT {key} FROM {table} ORDER BY {key}")]
+    return [r[0] for r in _query(con, f"SELECT {key} FROM {table} ORDER BY {key}")]
 
 
-def _notes(settings: Settings, load_id: int) -> list[tuple[int | None, str]]:
-    return _query(settings, "SELECT row_number, note FROM load_notes WHERE load_id = ? ORDER BY note", [load_id])
+def _notes(con: duckdb.DuckDBPyConnection, load_id: int) -> list[tuple[int | None, str]]:
+    return _query(con, "SELECT row_number, note FROM load_notes WHERE load_id = ? ORDER BY note", [load_id])
 
 
-def _assert_accounted(report: LoadReport, *, rejected: int) -> None:
+def _assert_accounted(report: LoadReport, *, rows_in: int, rejected: int) -> None:
+    """Every row of the file is either loaded or quarantined."""
+    assert report.rows_in == rows_in
     assert report.rows_ok + report.rows_rejected == report.rows_in
     assert report.rows_rejected == rejected
 
@@ -166,7 +177,7 @@ REJECTS = [
     pytest.param("boundaries", [_community("K2", OVERLAPPING)],
                  [("invalid geometry (Self-intersection", "with no unambiguous repair (the two repair methods differ "
                    "by 36% in area); fix it in GIS")], ["invalid_geometry"], id="invalid-geometry-ambiguous"),
-    pytest.param("boundaries", [_community("K2", "POLYGON ((114.3 30.5, 114.301 30.501, 114.302 30.502, 114.3 30.5))")],
+    pytest.param("boundaries", [_community("K2", "POLYGON ((114.3 30.5, 114.3 30.501, 114.3 30.502, 114.3 30.5))")],
                  [("invalid geometry (Self-intersection", "that cannot be repaired into a polygon")],
                  ["invalid_geometry"], id="invalid-geometry-collapsed"),
 ]
@@ -177,15 +188,16 @@ def test_bad_rows_are_quarantined_with_reasons(kind: str, bad: list[dict[str, st
                                                codes: list[str], tmp_path: Path, settings: Settings) -> None:
     good = GOOD[kind]
     report = _ingest(kind, [good[0], *bad, *good[1:]], tmp_path, settings)
-    _assert_accounted(report, rejected=len(bad))
-    quarantined = _quarantine(settings, report.load_id)
+    _assert_accounted(report, rows_in=len(good) + len(bad), rejected=len(bad))
+    with _reader(settings) as con:
+        quarantined, stored_ids = _quarantine(con, report.load_id), _ids(con, kind)
     assert [q.row_number for q in quarantined] == list(range(2, 2 + len(bad)))
     for q, texts in zip(quarantined, reasons):
         assert all(text in q.reason for text in texts), q.reason
     assert [q.reason_codes for q in quarantined] == codes
     assert [q.raw for q in quarantined] == bad
     assert report.reasons == dict(Counter(c for row in codes for c in row.split(",")))
-    assert _ids(settings, kind) == [row[TABLE[kind][1]] for row in good]
+    assert stored_ids == [row[TABLE[kind][1]] for row in good]
 
 
 # --------------------------------------------------------------------------- geometry repaired and kept
@@ -196,13 +208,15 @@ def test_bow_tie_polygon_is_repaired_kept_and_noted(tmp_path: Path, settings: Se
     bow_tie = f"POLYGON (({x0} {y0}, {x0 + d} {y0 + d}, {x0 + d} {y0}, {x0} {y0 + d}, {x0} {y0}))"
     rows = [GOOD["boundaries"][0], _community("K2", bow_tie), GOOD["boundaries"][1]]
     report = _ingest("boundaries", rows, tmp_path, settings)
-    _assert_accounted(report, rejected=0)
+    _assert_accounted(report, rows_in=3, rejected=0)
     assert (report.rows_ok, report.rows_repaired) == (3, 1)
-    [(row_number, note)] = _notes(settings, report.load_id)
+    with _reader(settings) as con:
+        [(row_number, note)] = _notes(con, report.load_id)
+        [(kind, valid, area_m2)] = _query(con, "SELECT ST_GeometryType(geom), ST_IsValid(geom), area_m2 "
+                                               "FROM communities WHERE community_id = 'K2'")
     assert row_number == 2
-    assert note.startswith(f"repaired invalid geometry (Self-intersection[{x0 + d / 2:g} {y0 + d / 2:g}]) with make_valid")
-    kind, valid, area_m2 = _query(settings, "SELECT ST_GeometryType(geom), ST_IsValid(geom), area_m2 "
-                                            "FROM communities WHERE community_id = 'K2'")[0]
+    crossing = f"{x0 + d / 2:g} {y0 + d / 2:g}"
+    assert note.startswith(f"repaired invalid geometry (Self-intersection[{crossing}]) with make_valid")
     left = shapely.Polygon([(x0, y0), (x0 + d / 2, y0 + d / 2), (x0, y0 + d)])  # the two triangles, drawn by hand
     right = shapely.Polygon([(x0 + d, y0), (x0 + d, y0 + d), (x0 + d / 2, y0 + d / 2)])
     expected = sum(abs(GEOD.geometry_area_perimeter(t)[0]) for t in (left, right))
@@ -215,13 +229,14 @@ def test_bow_tie_polygon_is_repaired_kept_and_noted(tmp_path: Path, settings: Se
 
 def test_timestamps_naive_are_shanghai_and_offsets_are_kept(tmp_path: Path, settings: Settings) -> None:
     cases = {"T1": ("2025-03-01 08:00:00", "2025-03-01 00:00"), "T2": ("2025/03/01 08:00", "2025-03-01 00:00"),
-             "T3": ("2025年03月01日 08:00:00", "2025-03-01 00:00"), "T4": ("2025-03-01T08:00:00+00:00", "2025-03-01 08:00"),
-             "T5": ("2025-03-01T08:00:00Z", "2025-03-01 08:00"), "T6": ("2025-03-01 08:00:00+08:00", "2025-03-01 00:00"),
-             "T7": ("2025-03-01", "2025-02-28 16:00")}
+             "T3": ("2025年03月01日 08:00:00", "2025-03-01 00:00"),
+             "T4": ("2025-03-01T08:00:00+00:00", "2025-03-01 08:00"), "T5": ("2025-03-01T08:00:00Z", "2025-03-01 08:00"),
+             "T6": ("2025-03-01 08:00:00+08:00", "2025-03-01 00:00"), "T7": ("2025-03-01", "2025-02-28 16:00")}
     report = _ingest("complaints", [_complaint(cid, received_at=text) for cid, (text, _) in cases.items()],
                      tmp_path, settings)
-    _assert_accounted(report, rejected=0)
-    stored = dict(_query(settings, "SELECT complaint_id, received_at FROM complaints"))
+    _assert_accounted(report, rows_in=len(cases), rejected=0)
+    with _reader(settings) as con:
+        stored = dict(_query(con, "SELECT complaint_id, received_at FROM complaints"))
     assert stored == {cid: pd.Timestamp(utc, tz="UTC") for cid, (_, utc) in cases.items()}
 
 
@@ -233,15 +248,17 @@ def test_timestamps_naive_are_shanghai_and_offsets_are_kept(tmp_path: Path, sett
 def test_unknown_vocabulary_is_kept_as_unmapped(kind: str, field: str, bad_row: dict[str, str], tmp_path: Path,
                                                 settings: Settings) -> None:
     report = _ingest(kind, [*GOOD[kind], bad_row], tmp_path, settings)
-    _assert_accounted(report, rejected=0)
+    _assert_accounted(report, rows_in=4, rejected=0)
     assert report.rows_unmapped == 1
     table, key = TABLE[kind]
     raw = bad_row[field]
-    stored = _query(settings, f"SELECT {field}, source_{field} FROM {table} WHERE {key} = ?", [bad_row[key]])
+    with _reader(settings) as con:
+        stored = _query(con, f"SELECT {field}, source_{field} FROM {table} WHERE {key} = ?", [bad_row[key]])
+        notes = _notes(con, report.load_id)
     assert stored == [("unmapped", raw)]
     expected = (f"{field}: 1 rows kept as 'unmapped'; values: '{raw}' (1); "
                 "add them to geodata/categories or a mapping table")
-    assert (None, expected) in _notes(settings, report.load_id)
+    assert (None, expected) in notes
 
 
 def test_point_outside_the_study_area_is_rejected(tmp_path: Path, settings: Settings) -> None:
@@ -252,20 +269,23 @@ def test_point_outside_the_study_area_is_rejected(tmp_path: Path, settings: Sett
     bad = [_facility("F9", lon="116.3972", lat="39.9087")]
     report = _ingest("facilities", [GOOD["facilities"][0], *bad, *GOOD["facilities"][1:]], tmp_path, settings,
                      study_area=area)
-    _assert_accounted(report, rejected=1)
-    [q] = _quarantine(settings, report.load_id)
+    _assert_accounted(report, rows_in=4, rejected=1)
+    with _reader(settings) as con:
+        [q], stored_ids = _quarantine(con, report.load_id), _ids(con, "facilities")
     assert q.row_number == 2
     assert q.reason.startswith("point outside the study area 'wuhan-core.geojson' (lon 116.397200, lat 39.908700)")
     assert (q.reason_codes, q.raw) == ("outside_study_area", bad[0])
-    assert _ids(settings, "facilities") == ["F1", "F2", "F3"]
+    assert stored_ids == ["F1", "F2", "F3"]
 
 
 def test_complaint_without_coordinates_is_kept_without_a_cell(tmp_path: Path, settings: Settings) -> None:
     report = _ingest("complaints", [*GOOD["complaints"], _complaint("C9", lon="", lat="")], tmp_path, settings)
-    _assert_accounted(report, rejected=0)
+    _assert_accounted(report, rows_in=4, rejected=0)
     assert report.rows_without_location == 1
-    stored = _query(settings, "SELECT complaint_id, lon, lat, h3 IS NULL FROM complaints ORDER BY complaint_id")
-    assert [(cid, no_cell) for cid, _, _, no_cell in stored] == [("C1", False), ("C2", False), ("C3", False), ("C9", True)]
+    with _reader(settings) as con:
+        stored = _query(con, "SELECT complaint_id, lon, lat, h3 IS NULL FROM complaints ORDER BY complaint_id")
+    assert [(cid, no_cell) for cid, _, _, no_cell in stored] == [
+        ("C1", False), ("C2", False), ("C3", False), ("C9", True)]
     assert stored[-1][1:3] == (None, None)
 
 
@@ -290,16 +310,23 @@ def test_mapping_error_leaves_an_existing_database_untouched(tmp_path: Path, set
     bad = [{("标题" if k == "name" else k): v for k, v in row.items()} for row in GOOD["facilities"]]
     with pytest.raises(MappingError, match="--mapping"):
         _ingest("facilities", bad, tmp_path, settings)
-    assert _query(settings, "SELECT count(*) FROM loads") == [(1,)]
-    assert _query(settings, "SELECT count(*) FROM quarantine") == [(0,)]
+    with _reader(settings) as con:
+        assert _counts(con) == {"loads": 1, "quarantine": 0, "facilities": 3}
 
 
 # --------------------------------------------------------------------------- idempotency
 
 
-def _snapshot(settings: Settings) -> list[tuple]:
-    return _query(settings, "SELECT facility_id, name, category, lon, lat, h3, load_id, row_hash FROM facilities "
-                            "ORDER BY facility_id")
+def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return {t: _query(con, f"SELECT count(*) FROM {t}")[0][0] for t in ("loads", "quarantine", "facilities")}
+
+
+def _snapshot(settings: Settings) -> tuple[list[tuple], dict[str, int]]:
+    """Stored facilities (with the load that wrote each row) and row counts of the bookkeeping tables."""
+    with _reader(settings) as con:
+        rows = _query(con, "SELECT facility_id, name, category, lon, lat, h3, load_id, row_hash FROM facilities "
+                           "ORDER BY facility_id")
+        return rows, _counts(con)
 
 
 def test_same_file_twice_changes_nothing(tmp_path: Path, settings: Settings) -> None:
@@ -307,12 +334,11 @@ def test_same_file_twice_changes_nothing(tmp_path: Path, settings: Settings) -> 
     first = _ingest("facilities", rows, tmp_path, settings)
     assert (first.status, first.rows_inserted, first.rows_rejected) == ("loaded_with_rejects", 3, 1)
     before = _snapshot(settings)
+    assert before[1] == {"loads": 1, "quarantine": 1, "facilities": 3}
     second = ingest_file("facilities", tmp_path / "facilities.csv", settings=settings)
     assert (second.status, second.load_id) == ("unchanged", first.load_id)
     assert "already loaded with these options" in second.message and "--force" in second.message
     assert _snapshot(settings) == before
-    assert _query(settings, "SELECT count(*) FROM loads") == [(1,)]
-    assert _query(settings, "SELECT count(*) FROM quarantine") == [(1,)]
 
 
 def test_force_loads_again_with_every_row_unchanged(tmp_path: Path, settings: Settings) -> None:
@@ -321,8 +347,9 @@ def test_force_loads_again_with_every_row_unchanged(tmp_path: Path, settings: Se
     again = ingest_file("facilities", tmp_path / "facilities.csv", settings=settings, force=True)
     assert again.status == "loaded" and again.load_id == first.load_id + 1
     assert (again.rows_inserted, again.rows_updated, again.rows_unchanged) == (0, 0, 3)
-    assert _snapshot(settings) == before  # unchanged rows keep the load that wrote them
-    assert _query(settings, "SELECT count(*) FROM loads") == [(2,)]
+    rows, counts = _snapshot(settings)
+    assert rows == before[0]  # unchanged rows keep the load that wrote them
+    assert counts == {"loads": 2, "quarantine": 0, "facilities": 3}
 
 
 def test_changed_file_upserts_by_natural_id(tmp_path: Path, settings: Settings) -> None:
@@ -332,7 +359,8 @@ def test_changed_file_upserts_by_natural_id(tmp_path: Path, settings: Settings) 
     report = _ingest("facilities", [*edited, _facility("F5", "汉口社区卫生服务中心", "社区卫生服务中心")], tmp_path, settings)
     assert (report.status, report.rows_in, report.rows_ok) == ("loaded", 5, 5)
     assert (report.rows_inserted, report.rows_updated, report.rows_unchanged) == (1, 1, 3)
-    stored = _query(settings, "SELECT facility_id, name, category, load_id FROM facilities ORDER BY facility_id")
+    with _reader(settings) as con:
+        stored = _query(con, "SELECT facility_id, name, category, load_id FROM facilities ORDER BY facility_id")
     assert stored == [("F1", "江汉区实验幼儿园", "kindergarten", first.load_id),
                       ("F2", "江岸区育才小学(新校区)", "primary_school", report.load_id),
                       ("F3", "武昌民生大药房", "pharmacy", first.load_id),

@@ -67,7 +67,8 @@ def _assert_is_fixture(stored: pd.DataFrame, *, lon_lat_tol: float = 1e-9) -> No
     assert stored["address"].tolist() == FACILITIES["地址"].tolist()
     np.testing.assert_allclose(stored["lon"], FACILITIES["经度"], rtol=0, atol=lon_lat_tol)
     np.testing.assert_allclose(stored["lat"], FACILITIES["纬度"], rtol=0, atol=lon_lat_tol)
-    expected_h3 = [h3.str_to_int(h3.latlng_to_cell(lat, lon, RES)) for lon, lat in zip(FACILITIES["经度"], FACILITIES["纬度"])]
+    expected_h3 = [h3.str_to_int(h3.latlng_to_cell(lat, lon, RES))
+                   for lon, lat in zip(FACILITIES["经度"], FACILITIES["纬度"])]
     assert [int(v) for v in stored["h3"]] == expected_h3
 
 
@@ -87,15 +88,20 @@ def _gpkg(tmp: Path) -> tuple[Path, dict[str, object]]:
     return path, {"layer": "facilities"}
 
 
-def _shapefile_zip(tmp: Path) -> tuple[Path, dict[str, object]]:
-    folder = tmp / "shp"
+def _zipped_shapefile(tmp: Path, *, encoding: str, with_cpg: bool) -> Path:
+    folder = tmp / f"shp-{encoding}"
     folder.mkdir()
-    _points(FACILITIES).to_file(folder / "facilities.shp", encoding="utf-8")
-    path = tmp / "facilities.zip"
+    _points(FACILITIES).to_file(folder / "facilities.shp", encoding=encoding)
+    path = tmp / f"facilities-{encoding}.zip"
     with zipfile.ZipFile(path, "w") as archive:
         for part in sorted(folder.iterdir()):
-            archive.write(part, part.name)
-    return path, {}
+            if with_cpg or part.suffix != ".cpg":
+                archive.write(part, part.name)
+    return path
+
+
+def _shapefile_zip(tmp: Path) -> tuple[Path, dict[str, object]]:
+    return _zipped_shapefile(tmp, encoding="utf-8", with_cpg=True), {}
 
 
 def _geoparquet(tmp: Path) -> tuple[Path, dict[str, object]]:
@@ -194,13 +200,19 @@ def test_explicit_wrong_encoding_is_an_encoding_error(written: str, given: str, 
 
 def test_latin1_file_is_refused_with_a_clear_message_and_loads_when_named(tmp_path: Path, settings: Settings) -> None:
     path = tmp_path / "cafes.csv"
-    path.write_bytes("facility_id,name,category,lon,lat\nC1,Café Müller,药店,114.31,30.52\n"
-                     .replace("药店", "pharmacy").encode("latin-1"))
+    path.write_bytes("facility_id,name,category,lon,lat\nC1,Café Müller,pharmacy,114.31,30.52\n".encode("latin-1"))
     with pytest.raises(EncodingError, match=r"cafes.csv is neither UTF-8 nor GBK/GB18030 text; .*pass --encoding"):
         ingest_file("facilities", path, settings=settings)
     report = ingest_file("facilities", path, settings=settings, encoding="latin-1")
     assert (report.encoding, report.rows_ok) == ("latin-1", 1)
     assert _stored(settings)["name"].tolist() == ["Café Müller"]
+
+
+def test_gbk_shapefile_without_cpg_loads_with_encoding(tmp_path: Path, settings: Settings) -> None:
+    path = _zipped_shapefile(tmp_path, encoding="gbk", with_cpg=False)  # the .cpg that names GBK is often lost
+    report = ingest_file("facilities", path, settings=settings, encoding="gbk")
+    assert report.encoding == "gb18030"
+    _assert_is_fixture(_stored(settings))
 
 
 def test_unknown_encoding_name(tmp_path: Path) -> None:
@@ -284,7 +296,8 @@ def test_projected_geopackage_is_reprojected_from_its_own_crs(tmp_path: Path, se
 def test_projected_csv_with_crs_option(tmp_path: Path, settings: Settings) -> None:
     projected = _points(FACILITIES).to_crs(4547)
     path = tmp_path / "facilities-4547.csv"
-    FACILITIES.drop(columns=["经度", "纬度"]).assign(x=projected.geometry.x, y=projected.geometry.y).to_csv(path, index=False)
+    frame = FACILITIES.drop(columns=["经度", "纬度"]).assign(x=projected.geometry.x, y=projected.geometry.y)
+    frame.to_csv(path, index=False)
     report: LoadReport = ingest_file("facilities", path, settings=settings, crs=4547)
     assert (report.source_crs, report.rows_ok) == ("EPSG:4547", 5)
     _assert_is_fixture(_stored(settings), lon_lat_tol=1e-8)
