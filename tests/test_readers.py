@@ -15,6 +15,7 @@ import h3
 import numpy as np
 import pandas as pd
 import pytest
+from shapely.geometry import Point
 
 from grid.crs import offset_m, wgs84_to_bd09, wgs84_to_gcj02
 from grid.errors import EncodingError, InputError
@@ -301,3 +302,21 @@ def test_projected_csv_with_crs_option(tmp_path: Path, settings: Settings) -> No
     report: LoadReport = ingest_file("facilities", path, settings=settings, crs=4547)
     assert (report.source_crs, report.rows_ok) == ("EPSG:4547", 5)
     _assert_is_fixture(_stored(settings), lon_lat_tol=1e-8)
+
+
+def test_gbk_shapefile_without_cpg_is_detected(tmp_path) -> None:
+    """Chinese Shapefiles often come as GBK with no .cpg: the attributes must not turn into mojibake."""
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    frame = gpd.GeoDataFrame({"name": ["紫阳幼儿园", "首义小学"], "category": ["幼儿园", "小学"]},
+                              geometry=[Point(114.30, 30.54), Point(114.31, 30.55)], crs=4326)
+    frame.to_file(folder / "pois.shp", encoding="gbk")
+    (folder / "pois.cpg").unlink(missing_ok=True)
+    archive = tmp_path / "pois.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for part in folder.iterdir():
+            out.write(part, part.name)
+    for path in (archive, folder / "pois.shp"):
+        table = read_source(path)
+        assert table.encoding == "gb18030"
+        assert table.frame["name"].tolist() == ["紫阳幼儿园", "首义小学"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import logging
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,10 +158,53 @@ def _split_geometry(gdf: pd.DataFrame, fmt: str, encoding: str | None, layer: st
     return SourceTable(frame=frame, format=fmt, crs=crs, encoding=encoding, layer=layer)
 
 
+def _shapefile_parts(path: Path) -> tuple[bytes | None, bool]:
+    """The .dbf bytes of a plain or zipped Shapefile and whether it declares its encoding (.cpg)."""
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            dbf = next((n for n in names if n.lower().endswith(".dbf")), None)
+            has_cpg = any(n.lower().endswith(".cpg") for n in names)
+            return (archive.read(dbf) if dbf else None), has_cpg
+    dbf_path = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
+    has_cpg = path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists()
+    return (dbf_path.read_bytes() if dbf_path else None), has_cpg
+
+
+def _dbf_encoding(dbf: bytes) -> str | None:
+    """Encoding of a .dbf's text records when not plain ASCII: UTF-8 if it decodes, else GB18030 (GBK)."""
+    if len(dbf) < 32:
+        return None
+    records = dbf[int.from_bytes(dbf[8:10], "little"):]
+    if records.isascii():
+        return None
+    for name in _CANDIDATE_ENCODINGS:
+        try:
+            records.decode(name)
+            return name
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _shapefile_encoding(path: Path) -> str | None:
+    """Encoding to read a Shapefile without a .cpg with (Chinese exports are often GBK without one)."""
+    if path.suffix.lower() not in (".shp", ".zip"):
+        return None
+    dbf, has_cpg = _shapefile_parts(path)
+    if dbf is None or has_cpg:
+        return None
+    detected = _dbf_encoding(dbf)
+    if detected:
+        log.info("%s has no .cpg; its attribute text decodes as %s", path.name, detected)
+    return detected
+
+
 def _read_spatial(path: Path, layer: str | None, encoding: str | None) -> SourceTable:
     import pyogrio
 
     suffix = path.suffix.lower()
+    encoding = encoding or _shapefile_encoding(path)
     if suffix == ".gpkg" and layer is None:
         layers = [name for name, _ in pyogrio.list_layers(path)]
         if len(layers) > 1:
