@@ -7,15 +7,18 @@ Usage::
 
     .venv/bin/python benchmarks/ingest.py                 # 1,000,000 rows
     .venv/bin/python benchmarks/ingest.py --rows 200000 --keep /tmp/bench
+    .venv/bin/python benchmarks/ingest.py --rows 200000 --profile /tmp/ingest.prof  # where the time goes
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
 import json
 import os
 import platform
+import pstats
 import re
 import sys
 import tempfile
@@ -118,19 +121,35 @@ def write_complaints_csv(path: Path, n: int, *, seed: int = 12345) -> Path:
     return path
 
 
-def _timed_ingest(csv_path: Path, db_dir: Path) -> dict[str, object]:
+def _top_functions(profiler: cProfile.Profile, path: Path, n: int = 15) -> list[str]:
+    """Dump the profile to ``path``; return grid's functions with the most cumulative seconds."""
+    profiler.dump_stats(str(path))
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    ours = [(cum, f"{Path(file).name}:{line} {name}") for (file, line, name), (_, _, _, cum, _) in stats.items()
+            if f"{os.sep}grid{os.sep}" in file]
+    return [f"{cum:8.2f}s  {where}" for cum, where in sorted(ours, reverse=True)[:n]]
+
+
+def _timed_ingest(csv_path: Path, db_dir: Path, profile: Path | None) -> dict[str, object]:
     settings = get_settings(db_path=db_dir / "bench.duckdb", hash_key_path=db_dir / "hash.key")
     marks: list[tuple[str, float]] = []
+    profiler = cProfile.Profile() if profile else None
     start = time.perf_counter()
+    if profiler:
+        profiler.enable()
     report = ingest_file("complaints", csv_path, settings=settings,
                          progress=lambda step: marks.append((step, time.perf_counter())))
+    if profiler:
+        profiler.disable()
     end = time.perf_counter()
     bounds = [t for _, t in marks] + [end]
     stages = {name: round(bounds[i + 1] - t, 3) for i, (name, t) in enumerate(marks)}
     seconds = end - start
     return {"rows": report.rows_in, "seconds": round(seconds, 3), "rows_per_second": round(report.rows_in / seconds),
             "rows_ok": report.rows_ok, "rows_rejected": report.rows_rejected, "status": report.status,
-            "stage_seconds": stages, "db_bytes": settings.db_path.stat().st_size}
+            "stage_seconds": stages, "db_bytes": settings.db_path.stat().st_size,
+            **({"profiled": True, "profile_file": str(profile), "top_cumulative": _top_functions(profiler, profile)}
+               if profiler and profile else {})}
 
 
 def _best_of(runs: int, work: Callable[[], object]) -> float:
@@ -155,8 +174,11 @@ def _machine() -> dict[str, object]:
             "pandas": sys.modules["pandas"].__version__}
 
 
-def run(rows: int, keep: Path | None) -> dict[str, object]:
-    """Generate, ingest and measure; the temporary folder is removed unless ``keep`` is given."""
+def run(rows: int, keep: Path | None, profile: Path | None = None) -> dict[str, object]:
+    """Generate, ingest and measure; the temporary folder is removed unless ``keep`` is given.
+
+    With ``profile`` the ingest runs under cProfile (slower) and its stats are written there.
+    """
     with tempfile.TemporaryDirectory(prefix="grid-bench-") as tmp:
         folder = Path(keep) if keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -165,7 +187,7 @@ def run(rows: int, keep: Path | None) -> dict[str, object]:
         start = time.perf_counter()
         csv_path = write_complaints_csv(folder / "complaints.csv", rows)
         generate_s = time.perf_counter() - start
-        ingest = _timed_ingest(csv_path, folder)
+        ingest = _timed_ingest(csv_path, folder, profile)
         ingest.update(csv_bytes=csv_path.stat().st_size, generate_seconds_untimed=round(generate_s, 2))
     return {"ingest_complaints": ingest, "target_rows_per_second": 100_000,
             "meets_target": ingest["rows_per_second"] >= 100_000, "h3_points_to_cells": _h3_rate(),
@@ -177,8 +199,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="synthetic complaint rows (default 1,000,000)")
     parser.add_argument("--keep", type=Path, default=None, help="write the CSV and database here and keep them")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="run the ingest under cProfile and write its stats to this file (timings inflate)")
     args = parser.parse_args()
-    print(json.dumps(run(args.rows, args.keep), ensure_ascii=False, indent=2))
+    print(json.dumps(run(args.rows, args.keep, args.profile), ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":

@@ -103,3 +103,29 @@ def test_grids_get_cells(settings, tmp_path) -> None:
     total = con.execute("SELECT sum(area_m2) FROM grid_cells").fetchone()[0]
     assert total == pytest.approx(con.execute("SELECT sum(area_m2) FROM grids").fetchone()[0], rel=1e-6)
     assert np.isclose(total, 720_000, rtol=0.003)
+
+
+def test_population_follows_residential_floor_area(settings, communities, tmp_path) -> None:
+    """With land use, people live where the residential buildings are, not spread evenly by area."""
+    path, frame = communities
+    ingest_file("boundaries", path, settings=settings)
+    landuse = gpd.GeoDataFrame({
+        "用地性质": ["居住用地", "居住用地", "公园"], "层数": [6, 18, None],
+        "geometry": [_square_m(100, 100, 300), _square_m(700, 700, 300), _square_m(100, 700, 400)]}, crs=4326)
+    lu_path = tmp_path / "landuse.geojson"
+    landuse.to_file(lu_path)
+    report = ingest_file("landuse", lu_path, settings=settings)
+    assert report.rows_ok == 3
+    assert "1 by residential floor area (landuse), 2 by area" in report.notes[-1]
+    con = open_reader(settings.db_path)
+    rows = con.execute("SELECT h3, residential_floor_m2, population FROM community_cells "
+                       "WHERE community_id = '420106001001'").fetchall()
+    assert sum(r[2] for r in rows) == 8123
+    assert all(pop == 0 for _, floor, pop in rows if floor == 0)  # no residents where nobody lives
+    floor_total = sum(r[1] for r in rows)
+    assert floor_total == pytest.approx(300 * 300 * (6 + 18), rel=0.003)
+    big = max(rows, key=lambda r: r[1])
+    assert big[2] == pytest.approx(8123 * big[1] / floor_total, abs=1)
+    others = dict(con.execute("SELECT community_id, count(*) FILTER (WHERE population > 0) / count(*) "
+                              "FROM community_cells WHERE community_id <> '420106001001' GROUP BY ALL").fetchall())
+    assert min(others.values()) > 0.9  # spread by area: nearly every cell gets residents

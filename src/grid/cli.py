@@ -18,6 +18,7 @@ KIND_HELP = {
     "grids": "grid (网格) polygons",
     "facilities": "service facilities / POIs (points)",
     "complaints": "12345 records (工单)",
+    "landuse": "land-use parcels or buildings (residential ones weight population over cells)",
 }
 
 
@@ -132,7 +133,7 @@ def _print_report(report: object) -> None:
 def ingest(ctx: click.Context, kind: str, file: Path, mapping: str | None, crs: str | None, layer: str | None,
            encoding: str | None, sheet: str | None, study_area: Path | None, source_label: str | None,
            force: bool) -> None:
-    """Load FILE as KIND: boundaries, grids, facilities or complaints.
+    """Load FILE as KIND: boundaries, grids, facilities, complaints or landuse.
 
     \b
     Formats: GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, CSV (UTF-8, UTF-8-BOM, GBK) and XLSX,

@@ -21,7 +21,8 @@ import shapely
 
 from grid.crs import geometries_to_wgs84, parse_crs
 from grid.errors import ConfigError, InputError
-from grid.ingest.derived import rebuild_cells, refresh_community_cells, refresh_grid_cells
+from grid.ingest.derived import (rebuild_cells, refresh_all_communities, refresh_community_cells,
+                                 refresh_grid_cells)
 from grid.ingest.prepare import Context, Prepared, prepare
 from grid.io import privacy
 from grid.io.mappings import KINDS, Mapping, apply_mapping, load_mapping
@@ -174,8 +175,13 @@ def _write(kind: str, path: Path, sha: str, options: dict[str, object], ctx: Con
         write_notes(con, load_id, _note_rows(prepared))
         counts, changed = upsert(con, kind, prepared.rows, load_id)
         if kind == "boundaries":
-            refresh_community_cells(con, prepared.rows, prepared.geometries, changed, ctx.h3_res)
+            _, by_floor = refresh_community_cells(con, prepared.rows, prepared.geometries, changed, ctx.h3_res)
             rebuild_cells(con, ctx.h3_res)
+            report.notes.append(_spread_note(len(changed), by_floor))
+        elif kind == "landuse" and changed:
+            communities, by_floor = refresh_all_communities(con, ctx.h3_res)
+            if communities:
+                report.notes.append(_spread_note(communities, by_floor))
         elif kind == "grids":
             refresh_grid_cells(con, prepared.rows, prepared.geometries, changed, ctx.h3_res)
         report.load_id, report.rows_inserted = load_id, counts.inserted
@@ -184,6 +190,11 @@ def _write(kind: str, path: Path, sha: str, options: dict[str, object], ctx: Con
                           f"{counts.updated} updated, {counts.unchanged} unchanged), {report.rows_rejected} rejected")
         report.status = finish_load(con, load_id, _counts(report), report.message)
     return report
+
+
+def _spread_note(communities: int, by_floor: int) -> str:
+    return (f"population and households spread over H3 cells for {communities} communities: {by_floor} by "
+            f"residential floor area (landuse), {communities - by_floor} by area")
 
 
 def _fingerprint(options: dict[str, object]) -> str:

@@ -63,8 +63,15 @@ def _is_geographic(crs: str) -> bool:
     return pyproj.CRS.from_user_input(crs).is_geographic
 
 
+def _geometry_text(frame: pd.DataFrame) -> pd.Series:
+    if "geometry" in frame:
+        wkb = shapely.to_wkb(np.asarray(frame["geometry"].to_numpy(), dtype=object), hex=True)
+        return pd.Series(wkb, index=frame.index, dtype="string")
+    return text_field(frame, "wkt")
+
+
 def _derived_ids(frame: pd.DataFrame, fields: tuple[str, ...], prefix: str) -> pd.Series:
-    parts = [text_field(frame, f).fillna("") for f in fields]
+    parts = [(_geometry_text(frame) if f == "geometry" else text_field(frame, f)).fillna("") for f in fields]
     joined = parts[0].str.cat(parts[1:], sep="|") if len(parts) > 1 else parts[0]
     return joined.map(lambda s: prefix + hashlib.sha1(s.encode("utf-8")).hexdigest()[:16]).astype("string")
 
@@ -281,8 +288,29 @@ def prepare_grids(frame: pd.DataFrame, ctx: Context) -> Prepared:
     return prepared
 
 
+def prepare_landuse(frame: pd.DataFrame, ctx: Context) -> Prepared:
+    """Land-use parcels or buildings: class (vocabulary, else 'unmapped'), floors, polygon in WGS-84."""
+    problems = Problems(frame.index)
+    prepared = Prepared(rows=pd.DataFrame(), problems=problems)
+    ids = _ids(frame, ctx, "landuse_id", "l-", problems)
+    raw = text_field(frame, "source_class")
+    mapped = _vocabulary(raw, "landuse_classes", "class", ctx)
+    floors = parse_numbers(frame, "floors", problems, minimum=1)
+    geoms = _prepare_polygons(frame, ctx, problems, prepared)
+    check_duplicates(ids, ~problems.rejected(), problems, "landuse_id")
+    keep = ~problems.rejected()
+    prepared.geometries = geoms[keep]
+    landuse_class = _note_unmapped(prepared, "class", raw[keep], mapped[keep])
+    prepared.counts["rows_unmapped"] = int((landuse_class == UNMAPPED).sum())
+    prepared.rows = pd.DataFrame({
+        "landuse_id": ids[keep], "class": landuse_class, "source_class": raw[keep], "floors": floors[keep],
+        "area_m2": _geodesic_area_m2(geoms[keep]), "source": ctx.source,
+        "geom_wkb": np.asarray(shapely.to_wkb(geoms[keep]), dtype=object)})
+    return prepared
+
+
 _PREPARERS = {"facilities": prepare_facilities, "complaints": prepare_complaints,
-              "boundaries": prepare_boundaries, "grids": prepare_grids}
+              "boundaries": prepare_boundaries, "grids": prepare_grids, "landuse": prepare_landuse}
 
 
 def prepare(kind: str, frame: pd.DataFrame, ctx: Context) -> Prepared:

@@ -19,7 +19,7 @@ from grid.errors import MappingError
 
 __all__ = ["KINDS", "FIELDS", "REQUIRED", "Mapping", "load_mapping", "list_mappings", "apply_mapping"]
 
-KINDS = ("boundaries", "grids", "facilities", "complaints")
+KINDS = ("boundaries", "grids", "facilities", "complaints", "landuse")
 
 # Our fields per kind. Location fields (lon/lat, location, wkt, geometry) are checked by validation.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -31,6 +31,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "complaints": ("complaint_id", "received_at", "request_type", "source_category", "urgency", "channel",
                    "status", "closed_at", "source_due_at", "satisfaction", "description", "address",
                    "area_name", "lon", "lat", "location", "wkt", "complainant_name", "complainant_phone"),
+    "landuse": ("landuse_id", "source_class", "floors", "wkt"),
 }
 
 # Fields that must have a column (or constant, or be derivable through id_from).
@@ -39,10 +40,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "grids": ("grid_id",),
     "facilities": ("facility_id", "name"),
     "complaints": ("complaint_id", "received_at"),
+    "landuse": ("landuse_id", "source_class"),
 }
 
 ID_FIELD = {"boundaries": "community_id", "grids": "grid_id", "facilities": "facility_id",
-            "complaints": "complaint_id"}
+            "complaints": "complaint_id", "landuse": "landuse_id"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Mapping:
     timezone: str | None = None
     timestamp_format: str | None = None
     category: str = "vocabulary"
-    id_from: tuple[str, ...] = ()
+    id_from: tuple[str, ...] = ()  # "geometry" stands for the row's geometry
     source_type: str = "user"
     description: str = ""
     path: Path | None = None

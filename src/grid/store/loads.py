@@ -8,14 +8,18 @@ is a query parameter or a registered frame.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 __all__ = ["TARGETS", "UpsertCounts", "find_previous_load", "begin_load", "finish_load",
            "write_quarantine", "write_notes", "upsert", "get_meta", "set_meta"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,11 @@ class Target:
     table: str
     id_column: str
     columns: tuple[str, ...]
+
+    @property
+    def hash_sql(self) -> str:
+        """SQL for a row's content hash: DuckDB's 64-bit ``hash`` of the columns in order, as 16 hex digits."""
+        return f"lpad(to_hex(hash({', '.join(self.columns)})), 16, '0')"
 
 
 TARGETS: dict[str, Target] = {
@@ -41,6 +50,8 @@ TARGETS: dict[str, Target] = {
         "closed_at", "source_due_at", "satisfaction", "description", "address", "area_name", "lon", "lat",
         "h3", "complainant_masked", "complainant_hash", "phone_masked", "phone_hash",
         "source_request_type", "source_category", "source_status", "source")),
+    "landuse": Target("landuse", "landuse_id", (
+        "landuse_id", "class", "source_class", "floors", "area_m2", "source", "geom")),
 }
 
 
@@ -124,26 +135,56 @@ def _select_list(target: Target) -> str:
     return ", ".join("ST_GeomFromWKB(geom_wkb) AS geom" if c == "geom" else c for c in target.columns)
 
 
+def _register_rows(con: duckdb.DuckDBPyConnection, name: str, rows: pd.DataFrame) -> None:
+    """Register ``rows`` as an Arrow table (scanned without converting strings to Python objects)."""
+    try:
+        table = pa.Table.from_pandas(rows, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        log.debug("rows do not convert to Arrow (%s); DuckDB scans the pandas frame", exc)
+        con.register(name, rows)
+        return
+    con.register(name, table)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, target: Target, rows: pd.DataFrame) -> None:
+    """``_stage``: incoming rows with the stored column types; ``_diff``: each incoming id, whether
+    it is stored already, and whether its content differs from the stored row."""
+    key, cols = target.id_column, ", ".join(target.columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {cols} FROM {target.table} LIMIT 0")
+    _register_rows(con, "_incoming", rows)
+    try:
+        con.execute(f"INSERT INTO _stage SELECT {_select_list(target)} FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+    # Stored rows are hashed afresh (not read from their row_hash), so the comparison never depends on
+    # how, or by which DuckDB version, an older row's hash was written.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _diff AS SELECT s.{key}, t.{key} IS NOT NULL AS existed, "
+                f"t.{key} IS NULL OR t.h <> s.h AS changed "
+                f"FROM (SELECT {key}, {target.hash_sql} AS h FROM _stage) s "
+                f"LEFT JOIN (SELECT {key}, {target.hash_sql} AS h FROM {target.table} "
+                f"WHERE {key} IN (SELECT {key} FROM _stage)) t USING ({key})")
+
+
 def upsert(con: duckdb.DuckDBPyConnection, kind: str, rows: pd.DataFrame, load_id: int) -> tuple[UpsertCounts, list[str]]:
-    """Insert new ids, replace changed ones, keep identical ones; return counts and the changed ids."""
+    """Insert new ids, replace changed ones, keep identical ones; return counts and the changed ids.
+
+    Identical rows keep the load that wrote them; new and changed rows get ``load_id``.
+    """
     target = TARGETS[kind]
-    cols = ", ".join(target.columns)
-    con.register("_incoming", rows)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {_select_list(target)} FROM _incoming")
-    con.unregister("_incoming")
-    con.execute(f"ALTER TABLE _stage ADD COLUMN row_hash VARCHAR")
-    con.execute(f"UPDATE _stage SET row_hash = md5(CAST(struct_pack({cols}) AS VARCHAR))")
-    key = target.id_column
-    changed = [r[0] for r in con.execute(
-        f"SELECT s.{key} FROM _stage s LEFT JOIN {target.table} t USING ({key}) "
-        f"WHERE t.{key} IS NULL OR t.row_hash <> s.row_hash").fetchall()]
-    existing = con.execute(f"SELECT count(*) FROM _stage s JOIN {target.table} t USING ({key})").fetchone()[0]
-    updated = con.execute(f"SELECT count(*) FROM _stage s JOIN {target.table} t USING ({key}) "
-                          "WHERE t.row_hash <> s.row_hash").fetchone()[0]
-    con.execute(f"DELETE FROM {target.table} WHERE {key} IN "
-                f"(SELECT s.{key} FROM _stage s JOIN {target.table} t USING ({key}) WHERE t.row_hash <> s.row_hash)")
-    con.execute(f"INSERT INTO {target.table} ({cols}, load_id, row_hash) SELECT {cols}, ?, row_hash FROM _stage "
-                f"WHERE {key} NOT IN (SELECT {key} FROM {target.table})", [load_id])
+    key, cols = target.id_column, ", ".join(target.columns)
+    _stage(con, target, rows)
+    total, existing, updated, changed_n = con.execute(
+        "SELECT count(*), count(*) FILTER (existed), count(*) FILTER (existed AND changed), "
+        "count(*) FILTER (changed) FROM _diff").fetchone()
+    if updated:
+        con.execute(f"DELETE FROM {target.table} WHERE {key} IN (SELECT {key} FROM _diff WHERE existed AND changed)")
+    if changed_n == total:
+        con.execute(f"INSERT INTO {target.table} ({cols}, load_id, row_hash) "
+                    f"SELECT {cols}, ?, {target.hash_sql} FROM _stage", [load_id])
+    elif changed_n:
+        con.execute(f"INSERT INTO {target.table} ({cols}, load_id, row_hash) SELECT {cols}, ?, {target.hash_sql} "
+                    f"FROM _stage WHERE {key} IN (SELECT {key} FROM _diff WHERE changed)", [load_id])
+    changed = con.execute(f"SELECT {key} FROM _diff WHERE changed").fetchnumpy()[key].tolist()
     con.execute("DROP TABLE _stage")
-    counts = UpsertCounts(inserted=len(changed) - updated, updated=updated, unchanged=existing - updated)
-    return counts, changed
+    con.execute("DROP TABLE _diff")
+    return UpsertCounts(inserted=changed_n - updated, updated=updated, unchanged=existing - updated), changed

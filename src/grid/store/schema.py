@@ -66,14 +66,18 @@ CREATE TABLE complaints (
     complainant_masked VARCHAR, complainant_hash VARCHAR, phone_masked VARCHAR, phone_hash VARCHAR,
     source_request_type VARCHAR, source_category VARCHAR, source_status VARCHAR,
     source VARCHAR NOT NULL, load_id INTEGER NOT NULL, row_hash VARCHAR NOT NULL);
+CREATE TABLE landuse (
+    landuse_id VARCHAR PRIMARY KEY, class VARCHAR NOT NULL, source_class VARCHAR, floors DOUBLE,
+    area_m2 DOUBLE NOT NULL, source VARCHAR NOT NULL, load_id INTEGER NOT NULL, row_hash VARCHAR NOT NULL,
+    geom GEOMETRY NOT NULL);
 CREATE TABLE cells (
     h3 UBIGINT PRIMARY KEY, res TINYINT NOT NULL, community_id VARCHAR,
     population BIGINT NOT NULL, households BIGINT NOT NULL, area_m2 DOUBLE NOT NULL,
     lon DOUBLE NOT NULL, lat DOUBLE NOT NULL);
 CREATE TABLE community_cells (
     community_id VARCHAR NOT NULL, h3 UBIGINT NOT NULL, area_share DOUBLE NOT NULL,
-    area_m2 DOUBLE NOT NULL, population BIGINT NOT NULL, households BIGINT NOT NULL,
-    PRIMARY KEY (community_id, h3));
+    area_m2 DOUBLE NOT NULL, residential_floor_m2 DOUBLE NOT NULL,
+    population BIGINT NOT NULL, households BIGINT NOT NULL, PRIMARY KEY (community_id, h3));
 CREATE TABLE grid_cells (
     grid_id VARCHAR NOT NULL, h3 UBIGINT NOT NULL, area_share DOUBLE NOT NULL,
     area_m2 DOUBLE NOT NULL, PRIMARY KEY (grid_id, h3));
@@ -81,7 +85,7 @@ CREATE TABLE grid_cells (
 
 TABLES = (
     "meta", "loads", "quarantine", "load_notes", "study_area", "communities", "grids",
-    "managers", "facilities", "complaints", "cells", "community_cells", "grid_cells",
+    "managers", "facilities", "complaints", "landuse", "cells", "community_cells", "grid_cells",
 )
 
 # from_version -> function that upgrades a connection by one version.

@@ -64,18 +64,36 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _remove(path: Path) -> None:
+    """Delete a working file, or a DuckDB spill folder (``<working file>.tmp``) left beside it."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _open_working_copy(db_path: Path, work: Path, h3_res: int) -> duckdb.DuckDBPyConnection:
     for stale in working_files(db_path):
         log.warning("removing %s left by an interrupted writer", stale)
-        stale.unlink()
+        _remove(stale)
     if db_path.exists():
         shutil.copyfile(db_path, work)
     con = connect(work, read_only=False)
-    if schema_version(con) is None and not db_path.exists():
-        create_schema(con, h3_res=h3_res)
-    else:
-        migrate(con, db_path)
+    try:
+        if schema_version(con) is None and not db_path.exists():
+            create_schema(con, h3_res=h3_res)
+        else:
+            migrate(con, db_path)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _discard(work: Path) -> None:
+    """Remove this writer's working file, its WAL and any spill folder."""
+    for leftover in work.parent.glob(work.name + "*"):
+        _remove(leftover)
 
 
 @contextlib.contextmanager
@@ -88,7 +106,11 @@ def write_session(db_path: Path, *, h3_res: int = 10, wait: bool = True) -> Iter
     db_path = Path(db_path).resolve()
     work = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
     with _writer_lock(db_path, wait=wait):
-        con = _open_working_copy(db_path, work, h3_res)
+        try:
+            con = _open_working_copy(db_path, work, h3_res)
+        except BaseException:
+            _discard(work)
+            raise
         try:
             con.execute("BEGIN TRANSACTION")
             yield con
@@ -101,6 +123,5 @@ def write_session(db_path: Path, *, h3_res: int = 10, wait: bool = True) -> Iter
         except BaseException:
             with contextlib.suppress(Exception):
                 con.close()
-            for leftover in (work, work.with_name(work.name + ".wal")):
-                leftover.unlink(missing_ok=True)
+            _discard(work)
             raise
