@@ -137,16 +137,15 @@ def test_open_reader_keeps_old_data_and_new_readers_see_new(tmp_path: Path) -> N
     assert _probe(db) == "new"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="DuckDB caches one database instance per path and process: while an old "
-                   "reader is open, connect() returns that instance, still on the replaced file. Fix in "
-                   "store.connect: open readers as ':memory:' + ATTACH ... (READ_ONLY)")
 def test_new_reader_in_same_process_sees_new_data_while_old_reader_open(tmp_path: Path) -> None:
+    """DuckDB shares one instance per path and process; readers attach into their own in-memory instance."""
     db = tmp_path / "g.duckdb"
     _set_probe(db, "old")
     reader = open_reader(db)
     try:
         _set_probe(db, "new")
         assert _probe(db) == "new"
+        assert reader.execute("SELECT value FROM meta WHERE key = 'probe'").fetchone()[0] == "old"
     finally:
         reader.close()
 

@@ -37,6 +37,10 @@ def spatial_extension_path() -> Path:
     return path
 
 
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 def load_spatial(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """Load the spatial extension from the wheel's file into ``con`` (about 0.4 s per database instance)."""
     con.execute(f"LOAD '{spatial_extension_path()}'")  # a file path, not a value: cannot be a parameter
@@ -63,8 +67,15 @@ def connect(path: Path, *, read_only: bool = True, spatial: bool = True) -> duck
             f"no database at {path}; build the demo with `make run` (or `grid demo`), "
             "or create an empty one with `grid db init --db {path}`"
         )
-    con = duckdb.connect(str(path), read_only=read_only, config=dict(_OFFLINE_CONFIG))
-    return _prepare(con, spatial)
+    if not read_only:
+        return _prepare(duckdb.connect(str(path), config=dict(_OFFLINE_CONFIG)), spatial)
+    # DuckDB shares one database instance per path within a process, so a plain read-only connect
+    # opened after a writer swapped the file would still see the old file while an older reader is
+    # open. A fresh in-memory instance that attaches the file always sees the file as it is now.
+    con = _prepare(duckdb.connect(":memory:", config=dict(_OFFLINE_CONFIG)), spatial)
+    con.execute(f"ATTACH '{_sql_path(path)}' AS grid (READ_ONLY)")  # a path, not a value: no parameters
+    con.execute("USE grid")
+    return con
 
 
 def connect_memory() -> duckdb.DuckDBPyConnection:
