@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from grid.errors import InputError, MappingError
@@ -78,11 +79,11 @@ def _key(text: str) -> str:
 
 def _map_unique(values: pd.Series, match: Callable[[str], str | None]) -> pd.Series:
     """Apply ``match`` to each distinct normalised value once, then broadcast."""
-    raw = pd.Series(values.dropna().unique())
-    keys = _normalise(raw)
-    answer = {value: (None if pd.isna(key) else match(key)) for value, key in zip(raw, keys)}
-    mapped = values.map(answer).astype("string").replace("", pd.NA)
-    return mapped.rename(values.name)
+    codes, uniques = pd.factorize(values)
+    keys = _normalise(pd.Series(uniques, dtype="string"))
+    answers = [None if pd.isna(key) else (match(key) or None) for key in keys.tolist()] + [None]
+    mapped = pd.array(np.asarray(answers, dtype=object)[codes], dtype="string")
+    return pd.Series(mapped, index=values.index, name=values.name)
 
 
 def lookup_aliases(values: pd.Series, table: pd.DataFrame, id_column: str) -> pd.Series:

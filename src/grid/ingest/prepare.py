@@ -95,7 +95,7 @@ def _note_unmapped(prepared: Prepared, field_name: str, raw: pd.Series, mapped: 
         listing = ", ".join(f"'{v}' ({n})" for v, n in counts.items())
         prepared.notes.append((None, None, f"{field_name}: {int(gap.sum())} rows kept as '{UNMAPPED}'; "
                                f"values: {listing}; add them to geodata/categories or a mapping table"))
-    return mapped.astype(object).where(~gap, UNMAPPED)
+    return mapped.astype("string").mask(gap, UNMAPPED)
 
 
 def _points_to_wgs84(frame: pd.DataFrame, ctx: Context, problems: Problems,
@@ -192,8 +192,10 @@ def _personal_data(frame: pd.DataFrame, keep: np.ndarray, key: bytes | None) -> 
     if key is None:
         empty = pd.Series(pd.NA, index=name.index, dtype="string")
         return {c: empty for c in ("complainant_masked", "complainant_hash", "phone_masked", "phone_hash")}
-    return {"complainant_masked": privacy.mask_names(name), "complainant_hash": privacy.hash_names(name, key),
-            "phone_masked": privacy.mask_phones(phone), "phone_hash": privacy.hash_phones(phone, key)}
+    name_masked, name_hash = privacy.protect_names(name, key)
+    phone_masked, phone_hash = privacy.protect_phones(phone, key)
+    return {"complainant_masked": name_masked, "complainant_hash": name_hash,
+            "phone_masked": phone_masked, "phone_hash": phone_hash}
 
 
 def prepare_complaints(frame: pd.DataFrame, ctx: Context) -> Prepared:
@@ -206,10 +208,11 @@ def prepare_complaints(frame: pd.DataFrame, ctx: Context) -> Prepared:
     closed = parse_timestamps(frame, "closed_at", problems, timezone=tz, fmt=fmt)
     due = parse_timestamps(frame, "source_due_at", problems, timezone=tz, fmt=fmt)
     before = closed < received
-    problems.add(before, "closed_before_received", "closed_at " + closed.astype(str) + " is before received_at " + received.astype(str)
-                 + "; check both times and their time zone")
+    problems.add(before, "closed_before_received", lambda m: "closed_at " + closed[m].astype(str)
+                 + " is before received_at " + received[m].astype(str) + "; check both times and their time zone")
     future = received > pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
-    problems.add(future, "received_in_future", "received_at " + received.astype(str) + " is in the future; check the date format")
+    problems.add(future, "received_in_future",
+                 lambda m: "received_at " + received[m].astype(str) + " is in the future; check the date format")
     lon, lat, present = _points_to_wgs84(frame, ctx, problems, required=False)
     check_duplicates(ids, ~problems.rejected(), problems, "complaint_id")
     keep = ~problems.rejected()

@@ -13,17 +13,20 @@ import os
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from grid.errors import ConfigError
 
 __all__ = ["load_or_create_key", "key_id", "hash_names", "hash_phones", "mask_names", "mask_phones",
-           "mask_free_text"]
+           "mask_free_text", "protect_phones", "protect_names"]
 
 _KEY_BYTES = 32
-_NON_DIGIT = re.compile(r"\D+")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})([- ]?)(\d{3,4})(\d{4})(?!\d)")
 
@@ -50,10 +53,31 @@ def key_id(key: bytes) -> str:
     return hashlib.blake2b(b"grid-key-id", key=key, digest_size=6).hexdigest()
 
 
-def _hash_unique(normalised: pd.Series, key: bytes) -> pd.Series:
-    uniques = normalised.dropna().unique()
-    digests = {v: hashlib.blake2b(v.encode("utf-8"), key=key, digest_size=16).hexdigest() for v in uniques}
-    return normalised.map(digests)
+def _per_unique(values: pd.Series, *fns: Callable[[str], str]) -> list[pd.Series]:
+    """Apply each ``fn`` once per distinct non-missing value (records repeat people); NA stays NA."""
+    codes, uniques = pd.factorize(values)
+    plain = uniques.tolist()
+    indices = pa.array(codes, mask=codes < 0)
+    return [_string_series(pc.take(pa.array([fn(u) for u in plain], type=pa.string()), indices), values.index)
+            for fn in fns]
+
+
+def _string_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """A pandas string Series over an Arrow string array, without converting to Python objects."""
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr),
+                     index=index)
+
+
+def _digest(key: bytes) -> Callable[[str], str]:
+    """Keyed BLAKE2b (16 bytes, hex) of a text; the keyed state is set up once and copied."""
+    keyed = hashlib.blake2b(key=key, digest_size=16)
+
+    def digest(value: str) -> str:
+        state = keyed.copy()
+        state.update(value.encode("utf-8"))
+        return state.hexdigest()
+
+    return digest
 
 
 def _blank_to_na(values: pd.Series) -> pd.Series:
@@ -62,34 +86,38 @@ def _blank_to_na(values: pd.Series) -> pd.Series:
 
 
 def _phone_digits(values: pd.Series) -> pd.Series:
-    digits = _blank_to_na(values).str.replace(_NON_DIGIT, "", regex=True)
-    digits = digits.mask(digits.str.len().eq(13) & digits.str.startswith("86"), digits.str[2:])
+    digits = _blank_to_na(values).str.replace(r"\D+", "", regex=True)
+    digits = digits.mask(digits.str.len().eq(13) & digits.str.startswith("86"), digits.str.slice(2))
     return digits.mask(digits == "")
 
 
 def hash_phones(values: pd.Series, key: bytes) -> pd.Series:
     """Keyed hash (32 hex) of phone numbers by their digits (``+86`` dropped); NA stays NA."""
-    return _hash_unique(_phone_digits(values), key)
+    return _per_unique(_phone_digits(values), _digest(key))[0]
+
+
+def _name_key(digest: Callable[[str], str]) -> Callable[[str], str]:
+    return lambda v: digest(unicodedata.normalize("NFKC", v).casefold())
 
 
 def hash_names(values: pd.Series, key: bytes) -> pd.Series:
     """Keyed hash (32 hex) of names after NFKC, trimming and case folding; NA stays NA."""
-    text = _blank_to_na(values)
-    normalised = text.map(lambda v: unicodedata.normalize("NFKC", v).casefold(), na_action="ignore")
-    return _hash_unique(normalised, key)
+    return _per_unique(_blank_to_na(values), _name_key(_digest(key)))[0]
 
 
-def _mask_phone(digits: str) -> str:
-    if len(digits) >= 11:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    if len(digits) >= 7:
-        return "*" * (len(digits) - 4) + digits[-4:]
-    return "*" * len(digits)
+def _mask_digits(digits: pd.Series) -> pd.Series:
+    """Digits masked: 11+ digits keep the first 3 and last 4, 7-10 keep the last 4, shorter ones none."""
+    arr = pa.array(digits, type=pa.string(), from_pandas=True)
+    length = pc.utf8_length(arr)
+    head = pc.if_else(pc.greater_equal(length, 11), pc.utf8_slice_codeunits(arr, 0, 3), "")
+    tail = pc.if_else(pc.greater_equal(length, 7), pc.utf8_slice_codeunits(arr, -4), "")
+    stars = pc.binary_repeat("*", pc.subtract(length, pc.add(pc.utf8_length(head), pc.utf8_length(tail))))
+    return _string_series(pc.binary_join_element_wise(head, stars, tail, ""), digits.index)
 
 
 def mask_phones(values: pd.Series) -> pd.Series:
     """``13812345678`` -> ``138****5678``; landlines keep only the last four digits."""
-    return _phone_digits(values).map(_mask_phone, na_action="ignore")
+    return _mask_digits(_phone_digits(values))
 
 
 def _mask_name(name: str) -> str:
@@ -103,10 +131,22 @@ def _mask_name(name: str) -> str:
 
 def mask_names(values: pd.Series) -> pd.Series:
     """``张三`` -> ``张*``, ``欧阳娜娜`` -> ``欧**娜``, ``John Smith`` -> ``J*** S****``."""
-    return _blank_to_na(values).map(_mask_name, na_action="ignore")
+    return _per_unique(_blank_to_na(values), _mask_name)[0]
 
 
 def mask_free_text(values: pd.Series) -> pd.Series:
     """Mask mobile and landline numbers written inside free text (descriptions often carry them)."""
     text = values.astype("string").str.replace(_MOBILE, lambda m: m.group(1) + "****" + m.group(3), regex=True)
     return text.str.replace(_LANDLINE, lambda m: m.group(1) + m.group(2) + "****" + m.group(4), regex=True)
+
+
+def protect_phones(values: pd.Series, key: bytes) -> tuple[pd.Series, pd.Series]:
+    """(masked, hashed) phone numbers, normalising the column once."""
+    digits = _phone_digits(values)
+    return _mask_digits(digits), _per_unique(digits, _digest(key))[0]
+
+
+def protect_names(values: pd.Series, key: bytes) -> tuple[pd.Series, pd.Series]:
+    """(masked, hashed) names, each distinct name handled once."""
+    masked, hashed = _per_unique(_blank_to_na(values), _mask_name, _name_key(_digest(key)))
+    return masked, hashed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,13 +36,19 @@ class Problems:
         """Row labels of the frame under validation."""
         return self._index
 
-    def add(self, mask: np.ndarray | pd.Series, code: str, reason: str | pd.Series) -> int:
-        """Record ``reason`` (text, or a per-row Series) under a short ``code`` for rows where ``mask``
-        holds; return the count."""
+    def add(self, mask: np.ndarray | pd.Series, code: str,
+            reason: str | pd.Series | Callable[[np.ndarray], pd.Series]) -> int:
+        """Record ``reason`` under a short ``code`` for rows where ``mask`` holds; return the count.
+
+        ``reason`` is one text, a per-row Series, or a function of the mask that builds the
+        per-row texts of just those rows (so nothing is formatted when no row fails).
+        """
         mask = np.asarray(mask, dtype=bool)
         count = int(mask.sum())
         if count:
             labels = self._index[mask]
+            if callable(reason):
+                reason = pd.Series(np.asarray(reason(mask), dtype=object), index=labels)
             part = pd.Series(reason, index=labels, dtype=object) if isinstance(reason, str) \
                 else reason.loc[labels].astype(object)
             self._parts.append(part)
@@ -90,12 +97,13 @@ def parse_numbers(frame: pd.DataFrame, field: str, problems: Problems, *, minimu
     text = text_field(frame, field).str.replace(",", "", regex=False)
     values = pd.to_numeric(text, errors="coerce").astype("float64")
     bad = text.notna() & values.isna()
-    problems.add(bad, f"unparseable_{field}", "unparseable " + field + " '" + text.fillna("") + "' (expected a number)")
+    problems.add(bad, f"unparseable_{field}",
+                 lambda m: "unparseable " + field + " '" + text[m] + "' (expected a number)")
     low = values < minimum
-    problems.add(low, f"negative_{field}", field + " " + values.astype(str) + f" is below {minimum:g}")
+    problems.add(low, f"negative_{field}", lambda m: field + " " + values[m].astype(str) + f" is below {minimum:g}")
     if integer:
         frac = values.notna() & (values % 1 != 0)
-        problems.add(frac, f"fractional_{field}", field + " " + values.astype(str) + " is not a whole number")
+        problems.add(frac, f"fractional_{field}", lambda m: field + " " + values[m].astype(str) + " is not a whole number")
     return values
 
 
@@ -140,8 +148,9 @@ def parse_points(frame: pd.DataFrame, problems: Problems, *, required: bool) -> 
     x[take], y[take] = lon_num[take], lat_num[take]
     has_text = (lon_text.notna() | lat_text.notna()).to_numpy()
     unparseable = take & (np.isnan(lon_num) | np.isnan(lat_num))
-    problems.add(unparseable, "unparseable_coordinate", "unparseable coordinate lon='" + lon_text.fillna("").astype(str)
-                 + "' lat='" + lat_text.fillna("").astype(str) + "' (expected decimal degrees)")
+    problems.add(unparseable, "unparseable_coordinate",
+                 lambda m: "unparseable coordinate lon='" + lon_text[m].fillna("").astype(str)
+                 + "' lat='" + lat_text[m].fillna("").astype(str) + "' (expected decimal degrees)")
     present = has_text | (~np.isnan(x)) | unparsed  # unparseable WKT is a location given badly, not missing
     if required:
         problems.add(~present, "missing_coordinates", "missing coordinates: no lon/lat, location, WKT or geometry")
@@ -155,15 +164,14 @@ def check_coordinate_values(points: PointColumns, problems: Problems, *, geograp
     x, y = points.x, points.y
     finite = np.isfinite(x) & np.isfinite(y)
     out = finite & ((np.abs(x) > 180) | (np.abs(y) > 90))
-    hint = np.where(np.abs(y) > 90, " (are lon and lat swapped? or is the file projected: pass --crs)", "")
-    text = pd.Series([f"coordinate out of range lon={a:g}, lat={b:g}{h}: lon must be -180..180 and lat -90..90"
-                      for a, b, h in zip(x[out], y[out], hint[out])], index=problems.index[out], dtype=object)
-    problems.add(out, "coordinate_out_of_range", text.reindex(problems.index))
+    hint = " (are lon and lat swapped? or is the file projected: pass --crs)"
+    problems.add(out, "coordinate_out_of_range", lambda m: [
+        f"coordinate out of range lon={a:g}, lat={b:g}{hint if abs(b) > 90 else ''}: "
+        "lon must be -180..180 and lat -90..90" for a, b in zip(x[m], y[m])])
     placeholder = finite & ~out & (np.mod(x, 1) == 0) & (np.mod(y, 1) == 0)
-    text = pd.Series([f"placeholder coordinate (lat {b:g}, lon {a:g}): whole-degree values are a geocoder's "
-                      "default, not a location - geocode the address again or leave lon/lat empty"
-                      for a, b in zip(x[placeholder], y[placeholder])], index=problems.index[placeholder], dtype=object)
-    problems.add(placeholder, "placeholder_coordinate", text.reindex(problems.index))
+    problems.add(placeholder, "placeholder_coordinate", lambda m: [
+        f"placeholder coordinate (lat {b:g}, lon {a:g}): whole-degree values are a geocoder's default, "
+        "not a location - geocode the address again or leave lon/lat empty" for a, b in zip(x[m], y[m])])
 
 
 def _geometry_values(frame: pd.DataFrame, problems: Problems) -> tuple[np.ndarray | None, np.ndarray]:
@@ -178,7 +186,7 @@ def _geometry_values(frame: pd.DataFrame, problems: Problems) -> tuple[np.ndarra
     geoms = shapely.from_wkt(text.fillna("").to_numpy(dtype=object), on_invalid="ignore")
     geoms = np.where(text.isna().to_numpy(), None, geoms)
     bad = text.notna().to_numpy() & shapely.is_missing(geoms)
-    problems.add(bad, "unparseable_wkt", "unparseable WKT '" + text.fillna("").str.slice(0, 60) + "'")
+    problems.add(bad, "unparseable_wkt", lambda m: "unparseable WKT '" + text[m].str.slice(0, 60) + "'")
     return geoms, bad
 
 
@@ -266,8 +274,8 @@ def parse_timestamps(frame: pd.DataFrame, field: str, problems: Problems, *, tim
     result[aware.index] = aware
     result[local.index] = local
     bad = text.notna() & result.isna()
-    problems.add(bad, f"unparseable_{field}", "unparseable " + field + " '" + text.fillna("") + "' (expected e.g. 2025-03-01 14:30:00; "
-                 f"naive times are read as {timezone})")
+    problems.add(bad, f"unparseable_{field}", lambda m: "unparseable " + field + " '" + text[m]
+                 + f"' (expected e.g. 2025-03-01 14:30:00; naive times are read as {timezone})")
     return result
 
 
@@ -292,7 +300,6 @@ def check_within(lon: np.ndarray, lat: np.ndarray, area: shapely.Geometry | None
     finite = np.isfinite(lon) & np.isfinite(lat)
     outside = finite.copy()
     outside[finite] = ~shapely.contains_xy(area, lon[finite], lat[finite])
-    text = pd.Series([f"point outside the study area '{area_name}' (lon {a:.6f}, lat {b:.6f}); check the datum "
-                      "(--crs) or widen the study area" for a, b in zip(lon[outside], lat[outside])],
-                     index=problems.index[outside], dtype=object)
-    problems.add(outside, "outside_study_area", text.reindex(problems.index))
+    problems.add(outside, "outside_study_area", lambda m: [
+        f"point outside the study area '{area_name}' (lon {a:.6f}, lat {b:.6f}); check the datum (--crs) "
+        "or widen the study area" for a, b in zip(lon[m], lat[m])])

@@ -131,8 +131,13 @@ def write_notes(con: duckdb.DuckDBPyConnection, load_id: int, notes: pd.DataFram
     con.unregister("_note_rows")
 
 
-def _select_list(target: Target) -> str:
-    return ", ".join("ST_GeomFromWKB(geom_wkb) AS geom" if c == "geom" else c for c in target.columns)
+def _typed_select(con: duckdb.DuckDBPyConnection, target: Target) -> str:
+    """Incoming columns cast to the stored column types (``geom`` from WKB)."""
+    types = dict(con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ?", [target.table]).fetchall())
+    return ", ".join("ST_GeomFromWKB(geom_wkb) AS geom" if c == "geom" else f"CAST({c} AS {types[c]}) AS {c}"
+                     for c in target.columns)
 
 
 def _register_rows(con: duckdb.DuckDBPyConnection, name: str, rows: pd.DataFrame) -> None:
@@ -146,23 +151,18 @@ def _register_rows(con: duckdb.DuckDBPyConnection, name: str, rows: pd.DataFrame
     con.register(name, table)
 
 
-def _stage(con: duckdb.DuckDBPyConnection, target: Target, rows: pd.DataFrame) -> None:
-    """``_stage``: incoming rows with the stored column types; ``_diff``: each incoming id, whether
-    it is stored already, and whether its content differs from the stored row."""
-    key, cols = target.id_column, ", ".join(target.columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {cols} FROM {target.table} LIMIT 0")
-    _register_rows(con, "_incoming", rows)
-    try:
-        con.execute(f"INSERT INTO _stage SELECT {_select_list(target)} FROM _incoming")
-    finally:
-        con.unregister("_incoming")
+def _stage(con: duckdb.DuckDBPyConnection, target: Target) -> None:
+    """``_stage``: a view of the incoming rows with the stored column types (not copied);
+    ``_diff``: each incoming id, whether it is stored already, and whether its content differs."""
+    key = target.id_column
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _stage AS SELECT {_typed_select(con, target)} FROM _incoming")
     # Stored rows are hashed afresh (not read from their row_hash), so the comparison never depends on
     # how, or by which DuckDB version, an older row's hash was written.
     con.execute(f"CREATE OR REPLACE TEMP TABLE _diff AS SELECT s.{key}, t.{key} IS NOT NULL AS existed, "
                 f"t.{key} IS NULL OR t.h <> s.h AS changed "
                 f"FROM (SELECT {key}, {target.hash_sql} AS h FROM _stage) s "
                 f"LEFT JOIN (SELECT {key}, {target.hash_sql} AS h FROM {target.table} "
-                f"WHERE {key} IN (SELECT {key} FROM _stage)) t USING ({key})")
+                f"WHERE {key} IN (SELECT {key} FROM _incoming)) t USING ({key})")
 
 
 def upsert(con: duckdb.DuckDBPyConnection, kind: str, rows: pd.DataFrame, load_id: int) -> tuple[UpsertCounts, list[str]]:
@@ -171,8 +171,19 @@ def upsert(con: duckdb.DuckDBPyConnection, kind: str, rows: pd.DataFrame, load_i
     Identical rows keep the load that wrote them; new and changed rows get ``load_id``.
     """
     target = TARGETS[kind]
+    _register_rows(con, "_incoming", rows)
+    try:
+        counts, changed = _apply(con, target, load_id)
+    finally:
+        con.execute("DROP VIEW IF EXISTS _stage")
+        con.execute("DROP TABLE IF EXISTS _diff")
+        con.unregister("_incoming")
+    return counts, changed
+
+
+def _apply(con: duckdb.DuckDBPyConnection, target: Target, load_id: int) -> tuple[UpsertCounts, list[str]]:
     key, cols = target.id_column, ", ".join(target.columns)
-    _stage(con, target, rows)
+    _stage(con, target)
     total, existing, updated, changed_n = con.execute(
         "SELECT count(*), count(*) FILTER (existed), count(*) FILTER (existed AND changed), "
         "count(*) FILTER (changed) FROM _diff").fetchone()
@@ -185,6 +196,4 @@ def upsert(con: duckdb.DuckDBPyConnection, kind: str, rows: pd.DataFrame, load_i
         con.execute(f"INSERT INTO {target.table} ({cols}, load_id, row_hash) SELECT {cols}, ?, {target.hash_sql} "
                     f"FROM _stage WHERE {key} IN (SELECT {key} FROM _diff WHERE changed)", [load_id])
     changed = con.execute(f"SELECT {key} FROM _diff WHERE changed").fetchnumpy()[key].tolist()
-    con.execute("DROP TABLE _stage")
-    con.execute("DROP TABLE _diff")
     return UpsertCounts(inserted=changed_n - updated, updated=updated, unchanged=existing - updated), changed
