@@ -106,3 +106,4 @@ def test_gcj02_districts_match_the_converted_copies(tmp_path, monkeypatch, city)
                              "JOIN communities c USING (community_id) GROUP BY c.name").fetchall())
     for name, area in expected.items():
         assert cells[name] == pytest.approx(area, rel=0.02)
+
