@@ -44,3 +44,10 @@ def test_unknown_mapping_lists_the_shipped_ones() -> None:
 def test_mapping_for_another_kind_is_refused() -> None:
     with pytest.raises(MappingError, match="is for 'complaints', not 'facilities'"):
         load_mapping("baltimore-311", kind="facilities", directory=get_settings().mappings_dir)
+
+
+def test_unknown_category_method_is_refused(tmp_path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("kind: facilities\ncategory: gaode-codes\ncolumns: {name: [名称]}\n", encoding="utf-8")
+    with pytest.raises(MappingError, match="category method 'gaode-codes' is unknown; use vocabulary, amap or table:NAME"):
+        load_mapping(str(path), kind="facilities", directory=get_settings().mappings_dir)

@@ -119,19 +119,22 @@ def _point_wkb(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return np.asarray(shapely.to_wkb(points), dtype=object)
 
 
+def _categories(raw: pd.Series, ctx: Context, vocabulary: str) -> pd.Series:
+    """Our categories for raw values: a ``table:NAME`` pattern table, else the vocabulary's aliases."""
+    method = ctx.mapping.category
+    if method.startswith("table:"):
+        return cat.patterns_to_categories(raw, cat.read_table(method.split(":", 1)[1], ctx.categories_dir))
+    return _vocabulary(raw, vocabulary, "category", ctx)
+
+
 def _facility_categories(frame: pd.DataFrame, ctx: Context) -> tuple[pd.Series, pd.Series]:
     raw = text_field(frame, "source_category")
-    method = ctx.mapping.category
-    if method == "amap":
-        table = cat.read_table("amap_to_category", ctx.categories_dir)
-        code = text_field(frame, "source_code")
-        mapped = cat.amap_codes_to_categories(code, table).fillna(cat.amap_types_to_categories(raw, table))
-        raw = raw.fillna(code) if "source_code" in frame else raw
-    elif method.startswith("table:"):
-        mapped = cat.patterns_to_categories(raw, cat.read_table(method.split(":", 1)[1], ctx.categories_dir))
-    else:
-        mapped = _vocabulary(raw, "facility_categories", "category", ctx)
-    return raw, mapped
+    if ctx.mapping.category != "amap":
+        return raw, _categories(raw, ctx, "facility_categories")
+    table = cat.read_table("amap_to_category", ctx.categories_dir)
+    code = text_field(frame, "source_code")
+    mapped = cat.amap_codes_to_categories(code, table).fillna(cat.amap_types_to_categories(raw, table))
+    return (raw.fillna(code) if "source_code" in frame else raw), mapped
 
 
 def prepare_facilities(frame: pd.DataFrame, ctx: Context) -> Prepared:
@@ -175,11 +178,7 @@ def _complaint_vocabularies(frame: pd.DataFrame, ctx: Context, prepared: Prepare
         out["source_" + field_name] = raw
         unmapped |= gap.to_numpy()
     raw_cat = text_field(frame, "source_category")[keep]
-    method = ctx.mapping.category
-    if method.startswith("table:"):
-        mapped = cat.patterns_to_categories(raw_cat, cat.read_table(method.split(":", 1)[1], ctx.categories_dir))
-    else:
-        mapped = _vocabulary(raw_cat, "complaint_categories", "category", ctx)
+    mapped = _categories(raw_cat, ctx, "complaint_categories")
     unmapped |= mapped.isna().to_numpy()
     out["category"] = _note_unmapped(prepared, "category", raw_cat, mapped)
     out["source_category"] = raw_cat

@@ -106,6 +106,7 @@ def load_mapping(name_or_path: str | None, *, kind: str, directory: Path) -> Map
     if raw.get("kind", kind) != kind:
         raise MappingError(f"mapping {path.name} is for {raw['kind']!r}, not {kind!r}; "
                            f"use `grid ingest {raw['kind']}` or another mapping")
+    _check_category_method(str(raw.get("category", "vocabulary")), path, directory)
     columns = {k: _as_tuple(v) for k, v in (raw.get("columns") or {}).items()}
     unknown = sorted(set(columns) - set(FIELDS[kind]))
     if unknown:
@@ -117,6 +118,17 @@ def load_mapping(name_or_path: str | None, *, kind: str, directory: Path) -> Map
         category=str(raw.get("category", "vocabulary")), id_from=_as_tuple(raw.get("id_from")),
         source_type=str(raw.get("source_type", "user")), description=str(raw.get("description", "")),
         path=path)
+
+
+def _check_category_method(method: str, path: Path, directory: Path) -> None:
+    if method in ("vocabulary", "amap"):
+        return
+    table = method.split(":", 1)[1] if method.startswith("table:") else None
+    if table is None:
+        raise MappingError(f"mapping {path.name}: category method {method!r} is unknown; use vocabulary, "
+                           "amap or table:NAME (a CSV in geodata/categories)")
+    if not (directory.parent / "categories" / f"{table}.csv").exists():
+        raise MappingError(f"mapping {path.name}: category table {table!r} not found in geodata/categories")
 
 
 def _find_column(candidates: tuple[str, ...], columns: list[str]) -> str | None:
