@@ -43,8 +43,8 @@ def test_pages_and_pipelines_hold_no_sql() -> None:
 
 def test_sql_values_are_parameters() -> None:
     """f-strings passed to execute() may only interpolate names from allow-lists, never values."""
-    allowed = {"target.table", "key", "cols", "assignments", "t", "table", "column", "_select_list(target)",
-               "spatial_extension_path()", "_sql_path(path)"}
+    allowed = {"target.table", "key", "cols", "assignments", "t", "table", "column",
+               "spatial_extension_path()", "_sql_path(path)", "_typed_select(con, target)"}
     for path in SRC.rglob("*.py"):
         for match in re.finditer(r"execute\(\s*f\"([^\"]*)\"", path.read_text(encoding="utf-8")):
             for name in re.findall(r"\{([^}]+)\}", match.group(1)):

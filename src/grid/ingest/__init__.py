@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+import duckdb
 import pandas as pd
 import shapely
 
@@ -174,16 +174,10 @@ def _write(kind: str, path: Path, sha: str, options: dict[str, object], ctx: Con
         write_quarantine(con, load_id, quarantine)
         write_notes(con, load_id, _note_rows(prepared))
         counts, changed = upsert(con, kind, prepared.rows, load_id)
-        if kind == "boundaries":
-            _, by_floor = refresh_community_cells(con, prepared.rows, prepared.geometries, changed, ctx.h3_res)
-            rebuild_cells(con, ctx.h3_res)
-            report.notes.append(_spread_note(len(changed), by_floor))
-        elif kind == "landuse" and changed:
-            communities, by_floor = refresh_all_communities(con, ctx.h3_res)
-            if communities:
-                report.notes.append(_spread_note(communities, by_floor))
-        elif kind == "grids":
-            refresh_grid_cells(con, prepared.rows, prepared.geometries, changed, ctx.h3_res)
+        spread = _refresh_derived(con, kind, prepared, changed, ctx.h3_res)
+        if spread:
+            report.notes.append(spread)
+            write_notes(con, load_id, pd.DataFrame({"row_number": [None], "record_id": [None], "note": [spread]}))
         report.load_id, report.rows_inserted = load_id, counts.inserted
         report.rows_updated, report.rows_unchanged = counts.updated, counts.unchanged
         report.message = (f"{report.rows_ok} of {report.rows_in} rows loaded ({counts.inserted} new, "
@@ -192,7 +186,20 @@ def _write(kind: str, path: Path, sha: str, options: dict[str, object], ctx: Con
     return report
 
 
-def _spread_note(communities: int, by_floor: int) -> str:
+def _refresh_derived(con: duckdb.DuckDBPyConnection, kind: str, prepared: Prepared, changed: list[str],
+                     res: int) -> str | None:
+    """Recompute cell tables after a load; return a note on how population was spread, if it was."""
+    communities = by_floor = 0
+    if kind == "boundaries" and changed:
+        _, by_floor = refresh_community_cells(con, prepared.rows, prepared.geometries, changed, res)
+        rebuild_cells(con, res)
+        communities = len(changed)
+    elif kind == "landuse" and changed:
+        communities, by_floor = refresh_all_communities(con, res)
+    elif kind == "grids":
+        refresh_grid_cells(con, prepared.rows, prepared.geometries, changed, res)
+    if not communities:
+        return None
     return (f"population and households spread over H3 cells for {communities} communities: {by_floor} by "
             f"residential floor area (landuse), {communities - by_floor} by area")
 
