@@ -26,6 +26,10 @@ else:
     st.caption(t("reason_counts", lang()))
     st.dataframe(queries.quarantine_reason_counts(con, int(load_id)), hide_index=True, key="reason_counts")
     st.dataframe(rejected[["row_number", "reason", "raw_json"]], hide_index=True, key="quarantine_rows")
+notes = queries.list_load_notes(con, int(load_id))
+if not notes.empty:
+    st.caption(t("load_notes", lang()))
+    st.dataframe(notes, hide_index=True, key="load_notes")
 st.subheader(t("sources", lang()))
 sources = queries.list_sources(con)
 sources["label"] = sources["synthetic"].map({True: t("synthetic_label", lang()), False: t("real_label", lang())})

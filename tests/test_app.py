@@ -17,7 +17,7 @@ APP = str(PROJECT_ROOT / "app.py")
 
 # AppTest does not expose st.dataframe keys, so tables are found by their order on the page.
 HOME_TABLES = {"table_counts": 0}
-DATA_TABLES = {"loads": 0, "reason_counts": 1, "quarantine": 2, "sources": 3}
+DATA_TABLES = {"loads": 0, "reason_counts": 1, "quarantine": 2, "notes": 3, "sources": 4}
 
 
 def _app() -> AppTest:
@@ -27,7 +27,7 @@ def _app() -> AppTest:
 @pytest.fixture
 def loaded(settings, tmp_path):
     path = tmp_path / "设施.csv"
-    pd.DataFrame({"名称": ["紫阳幼儿园", "首义小学", "坏行"], "类别": ["幼儿园", "小学", "幼儿园"],
+    pd.DataFrame({"名称": ["紫阳幼儿园", "首义小学", "坏行"], "类别": ["幼儿园", "小学堂", "幼儿园"],
                   "经度": ["114.30", "114.31", "0"], "纬度": ["30.54", "30.55", "0"]}).to_csv(path, index=False)
     ingest_file("facilities", path, settings=settings)
     return settings
@@ -67,6 +67,9 @@ def test_data_page_shows_loads_and_quarantine(loaded) -> None:
     assert "placeholder coordinate (lat 0, lon 0)" in rejected["reason"].iloc[0]
     counts = at.dataframe[DATA_TABLES["reason_counts"]].value
     assert counts.values.tolist() == [["placeholder_coordinate", 1]]
+    notes = at.dataframe[DATA_TABLES["notes"]].value
+    assert notes["note"].tolist() == queries.list_load_notes(open_reader(loaded.db_path), 1)["note"].tolist()
+    assert "category: 1 rows kept as 'unmapped'; values: '小学堂' (1)" in notes["note"].iloc[0]
     sources = at.dataframe[DATA_TABLES["sources"]].value
     assert sources[["table_name", "source", "rows", "label"]].values.tolist() == [
         ["facilities", "facilities", 2, "真实数据"]]

@@ -40,8 +40,9 @@ def test_ingest_reports_counts_and_quarantine(tmp_path) -> None:
     assert "rows in 3  ok 2  rejected 1" in result.stdout
     assert "encoding gb18030" in result.stdout
     assert "rejected for unparseable_coordinate: 1" in result.stdout
-    shown = _run("quarantine", env_db=db).stdout
+    shown = _run("quarantine", "--raw", env_db=db).stdout
     assert "row 3: unparseable coordinate lon='abc' lat='30.56'" in shown
+    assert '{"名称": "无名", "类别": "幼儿园", "经度": "abc", "纬度": "30.56"}' in shown
     again = _run("ingest", "facilities", str(_facilities_csv(tmp_path)), env_db=db).stdout
     assert "[unchanged]" in again and "nothing changed" in again
 

@@ -173,8 +173,9 @@ def loads(ctx: click.Context, limit: int) -> None:
 @cli.command()
 @click.option("--load", "load_id", type=int, help="Only rows rejected by this load.")
 @click.option("--limit", default=20, show_default=True)
+@click.option("--raw", is_flag=True, help="Also print each row as it was read from the file (JSON).")
 @click.pass_context
-def quarantine(ctx: click.Context, load_id: int | None, limit: int) -> None:
+def quarantine(ctx: click.Context, load_id: int | None, limit: int, raw: bool) -> None:
     """Show rejected rows with their reasons (personal data stays masked)."""
     from grid import queries
     from grid.store import open_reader
@@ -184,6 +185,8 @@ def quarantine(ctx: click.Context, load_id: int | None, limit: int) -> None:
         click.echo("no rejected rows")
     for row in frame.itertuples():
         click.echo(f"load {row.load_id} {row.file_name} row {row.row_number}: {row.reason}")
+        if raw:
+            click.echo(f"    {row.raw_json}")
 
 
 @cli.group("study-area")

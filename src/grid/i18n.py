@@ -30,6 +30,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "no_rejects": ("这一批次没有被拒绝的行。", "This load rejected no rows."),
     "reason_counts": ("拒绝原因统计", "Rejections by reason"),
     "sources": ("数据来源", "Data sources"),
+    "load_notes": ("导入说明（保留的行）", "Notes on kept rows"),
     "synthetic_label": ("演示数据（合成）", "synthetic demo data"),
     "real_label": ("真实数据", "real data"),
     "schema_version": ("结构版本", "Schema version"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from grid.store import TABLES, open_reader
 
-__all__ = ["list_loads", "list_quarantine", "list_sources", "quarantine_reason_counts", "table_counts",
+__all__ = ["list_loads", "list_load_notes", "list_quarantine", "list_sources", "quarantine_reason_counts", "table_counts",
            "database_summary", "open_database"]
 
 
@@ -63,3 +63,9 @@ def open_database(path: Path) -> duckdb.DuckDBPyConnection | None:
     if not Path(path).exists():
         return None
     return open_reader(Path(path))
+
+
+def list_load_notes(con: duckdb.DuckDBPyConnection, load_id: int) -> pd.DataFrame:
+    """Notes of one load about rows it kept: repaired geometries, values kept as 'unmapped', population spread."""
+    return con.execute("SELECT row_number, record_id, note FROM load_notes WHERE load_id = ? "
+                       "ORDER BY row_number NULLS FIRST", [load_id]).to_arrow_table().to_pandas()
