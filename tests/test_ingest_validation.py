@@ -211,10 +211,13 @@ def test_bow_tie_polygon_is_repaired_kept_and_noted(tmp_path: Path, settings: Se
     _assert_accounted(report, rows_in=3, rejected=0)
     assert (report.rows_ok, report.rows_repaired) == (3, 1)
     with _reader(settings) as con:
-        [(row_number, note)] = _notes(con, report.load_id)
+        spread, repair = _notes(con, report.load_id)  # ordered by note text: "population..." < "repaired..."
+        row_number, note = repair
         [(kind, valid, area_m2)] = _query(con, "SELECT ST_GeometryType(geom), ST_IsValid(geom), area_m2 "
                                                "FROM communities WHERE community_id = 'K2'")
     assert row_number == 2
+    assert spread == (None, "population and households spread over H3 cells for 3 communities: "
+                            "0 by residential floor area (landuse), 3 by area")
     crossing = f"{x0 + d / 2:g} {y0 + d / 2:g}"
     assert note.startswith(f"repaired invalid geometry (Self-intersection[{crossing}]) with make_valid")
     left = shapely.Polygon([(x0, y0), (x0 + d / 2, y0 + d / 2), (x0, y0 + d)])  # the two triangles, drawn by hand
