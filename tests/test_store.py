@@ -365,3 +365,13 @@ def test_kill_9_during_validation_leaves_database_unchanged(tmp_path: Path, sett
     assert working_files(db) == []
     _assert_only_load_1(db, first, digest)
     _fresh_load_succeeds(tmp_path, settings, first)
+
+
+def test_ensure_database_creates_once_and_never_rewrites_a_current_file(tmp_path: Path) -> None:
+    from grid.store import ensure_database
+
+    db = tmp_path / "g.duckdb"
+    assert ensure_database(db) == "created"
+    before = (_sha256(db), db.stat().st_mtime_ns, db.stat().st_ino)
+    assert ensure_database(db) == "current"
+    assert (_sha256(db), db.stat().st_mtime_ns, db.stat().st_ino) == before

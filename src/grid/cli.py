@@ -55,28 +55,23 @@ def db() -> None:
 @db.command("init")
 @click.pass_context
 def db_init(ctx: click.Context) -> None:
-    """Create an empty database with the current schema (no-op if it exists)."""
-    from grid.store import write_session
+    """Create an empty database with the current schema (an existing one is only checked)."""
+    from grid.store import ensure_database
 
     settings = _settings(ctx)
-    existed = settings.db_path.exists()
-    with write_session(settings.db_path, h3_res=settings.h3_res):
-        pass
-    click.echo(f"{'checked' if existed else 'created'} {settings.db_path}")
+    click.echo(f"{ensure_database(settings.db_path, h3_res=settings.h3_res)}: {settings.db_path}")
 
 
 @db.command("migrate")
 @click.pass_context
 def db_migrate(ctx: click.Context) -> None:
     """Upgrade an older database file to this version's schema, keeping its data."""
-    from grid.store import write_session
+    from grid.store import ensure_database
 
     settings = _settings(ctx)
     if not settings.db_path.exists():
-        raise click.ClickException(f"no database at {settings.db_path}")
-    with write_session(settings.db_path):
-        pass
-    click.echo(f"{settings.db_path} is at the current schema")
+        raise click.ClickException(f"no database at {settings.db_path}; create one with `grid db init`")
+    click.echo(f"{ensure_database(settings.db_path)}: {settings.db_path}")
 
 
 @db.command("info")

@@ -9,10 +9,11 @@ import duckdb
 
 from grid.store.connect import connect, connect_memory, load_spatial, spatial_extension_path
 from grid.store.schema import SCHEMA_VERSION, TABLES, check_version, migrate, schema_version
-from grid.store.session import working_files, write_session
+from grid.store.session import ensure_database, working_files, write_session
 
 __all__ = [
-    "SCHEMA_VERSION", "TABLES", "check_version", "connect", "connect_memory", "load_spatial", "migrate",
+    "SCHEMA_VERSION", "TABLES", "check_version", "connect", "connect_memory", "ensure_database", "load_spatial",
+    "migrate",
     "open_reader", "schema_version", "spatial_extension_path", "working_files", "write_session",
 ]
 

@@ -23,9 +23,9 @@ import duckdb
 
 from grid.errors import DatabaseBusyError
 from grid.store.connect import connect
-from grid.store.schema import create_schema, migrate, schema_version
+from grid.store.schema import SCHEMA_VERSION, check_version, create_schema, migrate, schema_version
 
-__all__ = ["write_session", "working_files"]
+__all__ = ["write_session", "working_files", "ensure_database"]
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +125,26 @@ def write_session(db_path: Path, *, h3_res: int = 10, wait: bool = True) -> Iter
                 con.close()
             _discard(work)
             raise
+
+
+def ensure_database(db_path: Path, *, h3_res: int = 10) -> str:
+    """Create ``db_path`` if missing or migrate it if older; a current file is not rewritten.
+
+    Returns 'created', 'migrated' or 'current'. A file newer than this grid, or not a
+    grid database, raises :class:`~grid.errors.SchemaVersionError` saying what to do.
+    """
+    db_path = Path(db_path)
+    if db_path.exists():
+        con = connect(db_path, read_only=True, spatial=False)
+        try:
+            version = schema_version(con)
+        finally:
+            con.close()
+        if version == SCHEMA_VERSION:
+            return "current"
+        if version is None or version > SCHEMA_VERSION:
+            check_version(version, db_path)
+    existed = db_path.exists()
+    with write_session(db_path, h3_res=h3_res):
+        pass
+    return "migrated" if existed else "created"
