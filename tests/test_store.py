@@ -239,16 +239,16 @@ def test_migrate_applies_steps_and_records_the_version(tmp_path: Path) -> None:
     _set_probe(db, "kept")
     con = connect(db, read_only=False)
     try:
-        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")  # a version-1 file, whatever is current
-        assert migrate(con, db, target=2, migrations={1: _add_opening_hours}) == 1
-        assert schema_version(con) == 2
+        current = SCHEMA_VERSION
+        assert migrate(con, db, target=current + 1, migrations={current: _add_opening_hours}) == 1
+        assert schema_version(con) == current + 1
         columns = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
                                              "WHERE table_name = 'facilities' ORDER BY ordinal_position").fetchall()]
         assert columns[-1] == "opening_hours"
         assert con.execute("SELECT value FROM meta WHERE key = 'probe'").fetchone() == ("kept",)
-        assert migrate(con, db, target=2, migrations={1: _add_opening_hours}) == 0
-        with pytest.raises(SchemaVersionError, match="schema version 2 and no migration exists from it"):
-            migrate(con, db, target=3, migrations={1: _add_opening_hours})
+        assert migrate(con, db, target=current + 1, migrations={current: _add_opening_hours}) == 0
+        with pytest.raises(SchemaVersionError, match=f"schema version {current + 1} and no migration exists"):
+            migrate(con, db, target=current + 2, migrations={current: _add_opening_hours})
     finally:
         con.close()
 

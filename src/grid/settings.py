@@ -40,6 +40,11 @@ class Settings:
     default_timezone : zone for naive timestamps (``GRID_TIMEZONE``).
     max_invalid_repair_area_change : largest relative area change accepted when an
         invalid polygon is repaired with ``make_valid`` (else the row is rejected).
+    max_snap_m : largest straight-line distance from a cell centroid or facility to
+        the street network (``GRID_MAX_SNAP_M``); beyond it the item is "off network".
+    island_max_length_m : a connected component of the walking network shorter than
+        this (total street length) is reported as an island; it is never joined.
+    access_margin_m : added to the largest threshold in use to bound the search.
     """
 
     db_path: Path = PROJECT_ROOT / "geodata" / "grid.duckdb"
@@ -48,6 +53,9 @@ class Settings:
     hash_key_path: Path = dataclasses.field(default_factory=lambda: _default_config_dir() / "hash.key")
     default_timezone: str = "Asia/Shanghai"
     max_invalid_repair_area_change: float = 0.01
+    max_snap_m: float = 250.0
+    island_max_length_m: float = 2000.0
+    access_margin_m: float = 500.0
 
     @property
     def mappings_dir(self) -> Path:
@@ -59,6 +67,16 @@ class Settings:
         """Folder of category vocabularies and source-code-to-category tables."""
         return self.geodata_dir / "categories"
 
+    @property
+    def standards_dir(self) -> Path:
+        """Folder of standards, circles and speed profiles (``geodata/standards``)."""
+        return self.geodata_dir / "standards"
+
+    @property
+    def demo_dir(self) -> Path:
+        """Folder the demo city's source files are written to (git-ignored)."""
+        return self.geodata_dir / "demo"
+
 
 _ENV = {
     "db_path": ("GRID_DB", Path),
@@ -66,6 +84,7 @@ _ENV = {
     "h3_res": ("GRID_H3_RES", int),
     "hash_key_path": ("GRID_HASH_KEY_FILE", Path),
     "default_timezone": ("GRID_TIMEZONE", str),
+    "max_snap_m": ("GRID_MAX_SNAP_M", float),
 }
 
 

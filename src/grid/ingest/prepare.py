@@ -258,7 +258,8 @@ def prepare_boundaries(frame: pd.DataFrame, ctx: Context) -> Prepared:
     ids = _ids(frame, ctx, "community_id", "c-", problems)
     name = require_text(frame, "name", problems)
     numbers = {f: parse_numbers(frame, f, problems, integer=True)
-               for f in ("population", "households", "population_65plus")}
+               for f in ("population", "households", "population_65plus", "workers", "social_organisations")}
+    service_space_m2 = parse_numbers(frame, "service_space_m2", problems)
     geoms = _prepare_polygons(frame, ctx, problems, prepared)
     check_duplicates(ids, ~problems.rejected(), problems, "community_id")
     keep = ~problems.rejected()
@@ -267,6 +268,7 @@ def prepare_boundaries(frame: pd.DataFrame, ctx: Context) -> Prepared:
         "community_id": ids[keep], "name": name[keep],
         "subdistrict": text_field(frame, "subdistrict")[keep], "district": text_field(frame, "district")[keep],
         **{f: v[keep].astype("Int64") for f, v in numbers.items()},
+        "service_space_m2": service_space_m2[keep],
         "area_m2": _geodesic_area_m2(geoms[keep]), "source": ctx.source,
         "geom_wkb": np.asarray(shapely.to_wkb(geoms[keep]), dtype=object)})
     return prepared

@@ -24,7 +24,7 @@ KINDS = ("boundaries", "grids", "facilities", "complaints", "landuse")
 # Our fields per kind. Location fields (lon/lat, location, wkt, geometry) are checked by validation.
 FIELDS: dict[str, tuple[str, ...]] = {
     "boundaries": ("community_id", "name", "subdistrict", "district", "population", "households",
-                   "population_65plus", "wkt"),
+                   "population_65plus", "workers", "social_organisations", "service_space_m2", "wkt"),
     "grids": ("grid_id", "community_id", "name", "households", "population", "wkt"),
     "facilities": ("facility_id", "name", "source_category", "source_code", "address", "floor_area_m2",
                    "lon", "lat", "location", "wkt"),

@@ -39,7 +39,8 @@ class Target:
 TARGETS: dict[str, Target] = {
     "boundaries": Target("communities", "community_id", (
         "community_id", "name", "subdistrict", "district", "population", "households",
-        "population_65plus", "area_m2", "source", "geom")),
+        "population_65plus", "workers", "social_organisations", "service_space_m2", "area_m2", "source",
+        "geom")),
     "grids": Target("grids", "grid_id", (
         "grid_id", "community_id", "name", "households", "population", "area_m2", "source", "geom")),
     "facilities": Target("facilities", "facility_id", (

@@ -20,7 +20,7 @@ __all__ = ["SCHEMA_VERSION", "TABLES", "create_schema", "migrate", "schema_versi
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _DDL_V1 = """
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
@@ -83,22 +83,53 @@ CREATE TABLE grid_cells (
     area_m2 DOUBLE NOT NULL, PRIMARY KEY (grid_id, h3));
 """
 
+# Version 2: the walking network, snaps, per-cell access, and community service figures.
+_DDL_V2 = """
+ALTER TABLE communities ADD COLUMN workers BIGINT;
+ALTER TABLE communities ADD COLUMN social_organisations BIGINT;
+ALTER TABLE communities ADD COLUMN service_space_m2 DOUBLE;
+CREATE TABLE network_nodes (
+    node_id BIGINT PRIMARY KEY, osm_id BIGINT, lon DOUBLE NOT NULL, lat DOUBLE NOT NULL,
+    component INTEGER NOT NULL);
+CREATE TABLE network_edges (
+    edge_id BIGINT PRIMARY KEY, u BIGINT NOT NULL, v BIGINT NOT NULL, length_m DOUBLE NOT NULL,
+    highway VARCHAR, name VARCHAR, osm_way_id BIGINT, component INTEGER NOT NULL, geom GEOMETRY NOT NULL);
+CREATE TABLE network_components (
+    component INTEGER PRIMARY KEY, nodes BIGINT NOT NULL, edges BIGINT NOT NULL, length_m DOUBLE NOT NULL,
+    is_main BOOLEAN NOT NULL, is_island BOOLEAN NOT NULL);
+CREATE TABLE cell_snaps (
+    h3 UBIGINT PRIMARY KEY, edge_id BIGINT, along_m DOUBLE, snap_m DOUBLE, on_network BOOLEAN NOT NULL);
+CREATE TABLE facility_snaps (
+    facility_id VARCHAR PRIMARY KEY, edge_id BIGINT, along_m DOUBLE, snap_m DOUBLE,
+    on_network BOOLEAN NOT NULL);
+CREATE TABLE cell_access (
+    h3 UBIGINT NOT NULL, category VARCHAR NOT NULL, distance_m DOUBLE, walk_min DOUBLE,
+    facility_id VARCHAR, status VARCHAR NOT NULL, PRIMARY KEY (h3, category));
+"""
+
 TABLES = (
     "meta", "loads", "quarantine", "load_notes", "study_area", "communities", "grids",
     "managers", "facilities", "complaints", "landuse", "cells", "community_cells", "grid_cells",
+    "network_nodes", "network_edges", "network_components", "cell_snaps", "facility_snaps", "cell_access",
 )
 
+
+def _v1_to_v2(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_DDL_V2)
+
+
 # from_version -> function that upgrades a connection by one version.
-_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
+_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2}
 
 
 def create_schema(con: duckdb.DuckDBPyConnection, *, h3_res: int) -> None:
-    """Create every table of the current schema in an empty database."""
+    """Create every table of the current schema in an empty database (version 1, then each migration)."""
     con.execute(_DDL_V1)
     now = datetime.now(timezone.utc).isoformat()
-    rows = [("schema_version", str(SCHEMA_VERSION)), ("created_at", now),
+    rows = [("schema_version", "1"), ("created_at", now),
             ("created_by", f"grid {__version__}"), ("h3_res", str(h3_res))]
     con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+    migrate(con, "new database")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
