@@ -3,7 +3,8 @@
 The tables live in ``geodata/categories/`` (see the README there): facility
 categories of GB 50180-2018 Appendix B, the 12345 complaint tree, request types
 (咨询/求助/投诉/举报/意见建议), statuses, urgencies, channels, and mappings from
-Amap POI type codes/names and Baltimore 311 ``SRType`` values onto them. Every
+Amap POI type codes/names, OpenStreetMap tags and Baltimore 311 ``SRType``
+values onto them. Every
 row carries ``verified`` and ``source`` so a planner can correct a row without
 touching code; this module only reads the tables and applies them.
 
@@ -16,7 +17,7 @@ deliberately left out (it maps to ``<NA>`` and stops a shorter pattern matching)
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ __all__ = [
     "amap_codes_to_categories",
     "amap_types_to_categories",
     "patterns_to_categories",
+    "osm_tags_to_categories",
 ]
 
 _ALIAS_SEP = "|"
@@ -202,3 +204,56 @@ def _pattern_category(key: str, exact: dict[str, str], prefixes: list[tuple[str,
         if key.startswith(prefix):
             return category or None
     return None
+
+
+_OSM_RULE_COLUMNS = ["priority", "key", "value", "and_key", "and_value", "category"]
+
+
+def osm_tags_to_categories(
+    tags: pd.DataFrame | Sequence[Mapping[str, object]], table: pd.DataFrame
+) -> pd.Series:
+    """OpenStreetMap tags to categories; the matching row with the lowest ``priority`` wins.
+
+    ``tags`` is a frame with one column per OSM key (``amenity``, ``shop`` ...) or
+    a list of tag dicts. A row of ``table`` (``osm_to_category.csv``) matches when
+    ``key`` = ``value`` and, if ``and_key`` is set, ``and_key`` = ``and_value``
+    (``*`` = any non-empty value). An empty ``category`` excludes the feature on
+    purpose (e.g. ``amenity=toilets`` + ``access=private``). Values are compared
+    exactly after trimming; a missing key never matches. Vectorised per rule.
+    """
+    frame = tags if isinstance(tags, pd.DataFrame) else pd.DataFrame.from_records(list(tags))
+    answer = np.full(len(frame), None, dtype=object)
+    decided = np.zeros(len(frame), dtype=bool)
+    for key, value, and_key, and_value, category in _osm_rules(table):
+        hit = _osm_tag_mask(frame, key, value) & ~decided
+        if and_key:
+            hit &= _osm_tag_mask(frame, and_key, and_value)
+        answer[hit] = category or None
+        decided |= hit
+    return pd.Series(pd.array(answer, dtype="string"), index=frame.index, name="category")
+
+
+def _osm_rules(table: pd.DataFrame) -> list[tuple[str, str, str, str, str]]:
+    missing = [c for c in _OSM_RULE_COLUMNS if c not in table.columns]
+    if missing:
+        raise MappingError(f"OSM mapping lacks column(s) {missing}; columns are {list(table.columns)}")
+    text = table[_OSM_RULE_COLUMNS].astype("string").fillna("").apply(lambda c: c.str.strip())
+    priority = pd.to_numeric(text["priority"], errors="coerce")
+    bad = text.loc[priority.isna() | (text["key"] == "") | (text["value"] == "")
+                   | ((text["and_key"] == "") != (text["and_value"] == "")), "priority"]
+    if not bad.empty:
+        raise MappingError(
+            f"OSM mapping rows {[int(i) + 2 for i in bad.index[:5]]} (file lines) need a numeric "
+            "priority, a key and a value, and and_key with and_value together; fix those rows"
+        )
+    ordered = text.assign(_priority=priority).sort_values("_priority", kind="stable")
+    columns = ["key", "value", "and_key", "and_value", "category"]
+    return list(ordered[columns].itertuples(index=False, name=None))
+
+
+def _osm_tag_mask(frame: pd.DataFrame, key: str, value: str) -> np.ndarray:
+    if key not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    present = frame[key].astype("string").str.strip()
+    hit = present.fillna("") != "" if value == "*" else present == value
+    return hit.fillna(False).to_numpy(dtype=bool)
