@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import h3ronpy
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -26,6 +28,8 @@ from h3ronpy import ContainmentMode, vector
 from grid.errors import CRSError
 
 __all__ = [
+    "contiguous_groups",
+    "cells_to_outline",
     "points_to_cells",
     "cells_to_polygons",
     "cells_to_lonlat",
@@ -406,3 +410,28 @@ def _rank_within_group(codes: np.ndarray, remainder: np.ndarray) -> np.ndarray:
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n) - group_start
     return rank
+
+
+def contiguous_groups(cells: np.ndarray) -> np.ndarray:
+    """Label (0..k-1) of the edge-contiguous group of each cell within ``cells`` (H3 neighbours, k=1)."""
+    cells = np.asarray(cells, dtype=np.uint64)
+    if cells.size == 0:
+        return np.array([], dtype=np.int64)
+    disk = pa.array(h3ronpy.grid_disk(cells, 1))
+    owner = np.repeat(np.arange(len(cells)), np.diff(np.asarray(disk.offsets)))
+    neighbour = np.asarray(disk.values, dtype=np.uint64)
+    order = np.argsort(cells)
+    pos = np.searchsorted(cells[order], neighbour)
+    pos = np.minimum(pos, len(cells) - 1)
+    hit = cells[order][pos] == neighbour
+    graph = sp.csr_matrix((np.ones(hit.sum()), (owner[hit], order[pos[hit]])), shape=(len(cells), len(cells)))
+    _, labels = connected_components(graph, directed=False)
+    return labels.astype(np.int64)
+
+
+def cells_to_outline(cells: np.ndarray) -> shapely.Geometry:
+    """The union of ``cells`` as one (multi)polygon in WGS-84, for drawing a service area or gap."""
+    polys = cells_to_polygons(np.asarray(cells, dtype=np.uint64))
+    if len(polys) == 0:
+        return shapely.Polygon()
+    return shapely.union_all(shapely.set_precision(polys, 1e-9))

@@ -45,6 +45,9 @@ class Settings:
     island_max_length_m : a connected component of the walking network shorter than
         this (total street length) is reported as an island; it is never joined.
     access_margin_m : added to the largest threshold in use to bound the search.
+    compliance_pass_share, compliance_fail_share : a required facility "passes" for a
+        community when at least this share of its residents is within the radius, and
+        "fails" below the second share (project policy; the standard sets no share).
     """
 
     db_path: Path = PROJECT_ROOT / "geodata" / "grid.duckdb"
@@ -56,6 +59,8 @@ class Settings:
     max_snap_m: float = 250.0
     island_max_length_m: float = 2000.0
     access_margin_m: float = 500.0
+    compliance_pass_share: float = 0.95
+    compliance_fail_share: float = 0.5
 
     @property
     def mappings_dir(self) -> Path:
