@@ -33,6 +33,9 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "load_notes": ("导入说明（保留的行）", "Notes on kept rows"),
     "synthetic_label": ("演示数据（合成）", "synthetic demo data"),
     "real_label": ("真实数据", "real data"),
+    "synthetic_banner": ("演示数据（合成）：这是程序生成的虚构城区，街道、社区、设施和诉求都不是真实的。",
+                         "Synthetic demo data: a generated, fictional district; its streets, communities, "
+                         "facilities and complaints are not real."),
     "schema_version": ("结构版本", "Schema version"),
     "h3_res": ("H3 分辨率", "H3 resolution"),
 }

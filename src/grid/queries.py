@@ -10,8 +10,8 @@ from pathlib import Path
 
 from grid.store import TABLES, open_reader
 
-__all__ = ["list_loads", "list_load_notes", "list_quarantine", "list_sources", "quarantine_reason_counts", "table_counts",
-           "database_summary", "open_database"]
+__all__ = ["list_loads", "list_load_notes", "list_quarantine", "list_sources", "has_synthetic_data",
+           "quarantine_reason_counts", "table_counts", "database_summary", "open_database"]
 
 
 def list_loads(con: duckdb.DuckDBPyConnection, *, limit: int = 50) -> pd.DataFrame:
@@ -49,6 +49,14 @@ def list_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "UNION ALL SELECT 'communities', source, NULL, count(*) FROM communities GROUP BY ALL "
         "ORDER BY table_name, source").to_arrow_table().to_pandas().assign(
             synthetic=lambda f: f["source"].str.startswith("synthetic"))
+
+
+def has_synthetic_data(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when any community, facility or complaint comes from a synthetic source (the demo city)."""
+    return bool(con.execute(
+        "SELECT EXISTS (SELECT 1 FROM communities WHERE source LIKE 'synthetic%') "
+        "OR EXISTS (SELECT 1 FROM facilities WHERE source LIKE 'synthetic%') "
+        "OR EXISTS (SELECT 1 FROM complaints WHERE source LIKE 'synthetic%')").fetchone()[0])
 
 
 def quarantine_reason_counts(con: duckdb.DuckDBPyConnection, load_id: int) -> pd.DataFrame:

@@ -48,6 +48,8 @@ class Settings:
     compliance_pass_share, compliance_fail_share : a required facility "passes" for a
         community when at least this share of its residents is within the radius, and
         "fails" below the second share (project policy; the standard sets no share).
+    standards_region : region whose local community standards apply (``GRID_REGION``),
+        matching the ``region`` column of ``geodata/standards/community_standards.csv``.
     """
 
     db_path: Path = PROJECT_ROOT / "geodata" / "grid.duckdb"
@@ -61,6 +63,7 @@ class Settings:
     access_margin_m: float = 500.0
     compliance_pass_share: float = 0.95
     compliance_fail_share: float = 0.5
+    standards_region: str = "湖北/Hubei"
 
     @property
     def mappings_dir(self) -> Path:
@@ -90,6 +93,7 @@ _ENV = {
     "hash_key_path": ("GRID_HASH_KEY_FILE", Path),
     "default_timezone": ("GRID_TIMEZONE", str),
     "max_snap_m": ("GRID_MAX_SNAP_M", float),
+    "standards_region": ("GRID_REGION", str),
 }
 
 
