@@ -31,8 +31,10 @@ from grid.settings import Settings, get_settings
 from grid.store import load_spatial, open_reader, write_session
 from grid.store.loads import (begin_load, find_previous_load, finish_load, get_meta, set_meta, upsert,
                               write_notes, write_quarantine)
+from grid.ingest.network import NetworkLoadReport, ingest_network
 
-__all__ = ["LoadReport", "ingest_file", "file_sha256", "read_study_area", "set_study_area", "KINDS"]
+__all__ = ["LoadReport", "ingest_file", "file_sha256", "read_study_area", "set_study_area", "KINDS",
+           "NetworkLoadReport", "ingest_network"]
 
 log = logging.getLogger(__name__)
 
