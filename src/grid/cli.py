@@ -19,6 +19,7 @@ KIND_HELP = {
     "facilities": "service facilities / POIs (points)",
     "complaints": "12345 records (工单)",
     "landuse": "land-use parcels or buildings (residential ones weight population over cells)",
+    "network": "street network for walking: OSM .osm.pbf/.osm, or a line layer (replaces the stored one)",
 }
 
 
@@ -134,22 +135,36 @@ def ingest(ctx: click.Context, kind: str, file: Path, mapping: str | None, crs: 
     Formats: GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, CSV (UTF-8, UTF-8-BOM, GBK) and XLSX,
     with lon/lat, a "lng,lat" location or a WKT column. Every rejected row goes to the quarantine
     table with its reason; the load is all-or-nothing and loading the same file again changes nothing.
+
+    \b
+    KIND network: the street network for walking from OSM (.osm.pbf, .osm) or a line layer; it
+    replaces the stored network and clears snaps and access (run `grid access compute` again).
     """
     from tqdm import tqdm
 
-    from grid.ingest import ingest_file
+    from grid.ingest import ingest_file, ingest_network
 
-    steps = ("hash", "read", "validate", "write")
+    if kind == "network" and (mapping or encoding or sheet or study_area):
+        raise click.UsageError("--mapping, --encoding, --sheet and --study-area do not apply to a network; "
+                               "use --crs, --layer, --source or --force")
+    steps = ("hash", "read", "build" if kind == "network" else "validate", "write")
     with tqdm(total=len(steps), desc=f"ingest {kind}", unit="step", disable=not sys.stderr.isatty(),
               leave=False) as bar:
         def progress(step: str) -> None:
             bar.set_postfix_str(step)
             bar.update(1)
 
-        report = ingest_file(kind, file, settings=_settings(ctx), mapping=mapping, crs=crs, layer=layer,
-                             encoding=encoding, sheet=sheet, study_area=study_area, source=source_label,
-                             force=force, progress=progress)
-    _print_report(report)
+        if kind == "network":
+            report = ingest_network(file, settings=_settings(ctx), source=source_label, layer=layer, crs=crs,
+                                    force=force, progress=progress)
+        else:
+            report = ingest_file(kind, file, settings=_settings(ctx), mapping=mapping, crs=crs, layer=layer,
+                                 encoding=encoding, sheet=sheet, study_area=study_area, source=source_label,
+                                 force=force, progress=progress)
+    if kind == "network":
+        click.echo("\n".join(report.lines()))
+    else:
+        _print_report(report)
 
 
 @cli.command()
@@ -215,6 +230,110 @@ def mappings(ctx: click.Context) -> None:
             except GridError:
                 continue
             click.echo(f"{name:16s} {kind:11s} {mapping.description}")
+
+# ----------------------------------------------------------------------------- life-circle access
+
+
+def _step_printer(label: str):  # noqa: ANN202 - a small closure for progress lines
+    def step(name: str) -> None:
+        click.echo(f"{label}: {name}", err=True)
+    return step
+
+
+@cli.group()
+def access() -> None:
+    """Walking distance from every populated cell to the nearest facility of each category."""
+
+
+@access.command("compute")
+@click.pass_context
+def access_compute(ctx: click.Context) -> None:
+    """Snap cells and facilities to the network and compute cell_access (one Dijkstra per category)."""
+    from grid.accessibility.compute import compute_access
+
+    report = compute_access(_settings(ctx), progress=_step_printer("access"))
+    click.echo(f"cells {report.cells:,} ({report.cells_off_network:,} off network), facilities "
+               f"{report.facilities:,} ({report.facilities_off_network:,} off network), "
+               f"{report.categories} categories, search bound {report.bound_m:,.0f} m")
+    click.echo(f"rows written {report.rows_written:,}; build {report.seconds_build:.2f} s, "
+               f"search {report.seconds_search:.2f} s")
+
+
+def _print_frame(frame: object, csv_path: Path | None) -> None:
+    import pandas as pd
+
+    assert isinstance(frame, pd.DataFrame)
+    if csv_path is not None:
+        frame.to_csv(csv_path, index=False)
+        click.echo(f"wrote {len(frame):,} rows to {csv_path}")
+        return
+    with pd.option_context("display.max_rows", 200, "display.width", 160, "display.max_columns", 20):
+        click.echo(frame.to_string(index=False))
+
+
+@cli.command()
+@click.option("--circle", default="gb-15min", show_default=True,
+              help="Circle id from geodata/standards/circles.csv (gb-15min, gb-10min, gb-5min, gb-block, local ones).")
+@click.option("--by", type=click.Choice(["city", "subdistrict", "community"]), default="city", show_default=True)
+@click.option("--category", "categories", multiple=True, help="Only these categories (repeatable).")
+@click.option("--profile", default="adult", show_default=True, help="Speed profile for minute-based circles.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the table to CSV.")
+@click.pass_context
+def coverage(ctx: click.Context, circle: str, by: str, categories: tuple[str, ...], profile: str,
+             csv_path: Path | None) -> None:
+    """Population-weighted coverage % per category of a life circle."""
+    from grid.coverage import coverage_summary
+    from grid.store import open_reader
+
+    settings = _settings(ctx)
+    con = open_reader(settings.db_path)
+    try:
+        table = coverage_summary(con, settings, circle_id=circle, by=by, profile=profile,
+                                 categories=list(categories) or None)
+    finally:
+        con.close()
+    columns = ["unit_name", "category", "threshold_m", "population", "coverage_pct", "people_in_gaps",
+               "coverage_65plus_pct"]
+    _print_frame(table if csv_path else table[columns].round(1), csv_path)
+
+
+@cli.command()
+@click.option("--community", "community_id", help="One community id (default: all).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the table to CSV.")
+@click.pass_context
+def compliance(ctx: click.Context, community_id: str | None, csv_path: Path | None) -> None:
+    """Per-community pass / partial / fail for every required facility of each GB 50180 level."""
+    from grid.coverage import community_compliance
+    from grid.store import open_reader
+
+    settings = _settings(ctx)
+    con = open_reader(settings.db_path)
+    try:
+        table = community_compliance(con, settings, community_id=community_id)
+    finally:
+        con.close()
+    columns = ["name", "level", "category", "requirement", "threshold_m", "share_covered", "median_m", "status"]
+    _print_frame(table if csv_path else table[columns].round(2), csv_path)
+
+
+@cli.command()
+@click.option("--circle", default="gb-5min", show_default=True)
+@click.option("--category", required=True, help="Facility category, or all_required.")
+@click.option("--profile", default="adult", show_default=True)
+@click.option("--top", default=10, show_default=True, help="How many gap areas to list.")
+@click.pass_context
+def gaps(ctx: click.Context, circle: str, category: str, profile: str, top: int) -> None:
+    """Contiguous gap areas (populated cells beyond the threshold) ranked by residents affected."""
+    from grid.coverage import gap_areas, gap_cells
+    from grid.store import open_reader
+
+    settings = _settings(ctx)
+    con = open_reader(settings.db_path)
+    try:
+        areas = gap_areas(gap_cells(con, settings, circle_id=circle, category=category, profile=profile))
+    finally:
+        con.close()
+    _print_frame(areas.drop(columns="geometry").head(top).round(0), None)
 
 
 def main() -> None:

@@ -64,7 +64,8 @@ def engine_from_database(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
     if n_nodes == 0:
         raise InputError("the database has no street network: load one with `grid ingest network FILE` "
                          "(an OSM .osm.pbf/.osm extract or a line layer), then run `grid access compute`")
-    edges = _fetch(con, "SELECT u, v, length_m, ST_AsWKB(geom) AS wkb FROM network_edges ORDER BY edge_id")
+    edges = _fetch(con, "SELECT e.u, e.v, e.length_m, ST_AsWKB(e.geom) AS wkb, NOT c.is_island AS snappable "
+                        "FROM network_edges e JOIN network_components c USING (component) ORDER BY e.edge_id")
     cells = _fetch(con, "SELECT h3, lon, lat FROM cells WHERE population > 0 ORDER BY h3")
     fac = _fetch(con, "SELECT facility_id, category, lon, lat FROM facilities ORDER BY facility_id")
     return build_engine(
@@ -74,7 +75,8 @@ def engine_from_database(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
         cell_h3=cells["h3"].to_numpy(np.uint64), cell_lon=cells["lon"].to_numpy(float),
         cell_lat=cells["lat"].to_numpy(float), facility_ids=fac["facility_id"].to_numpy(object),
         facility_category=fac["category"].to_numpy(object), facility_lon=fac["lon"].to_numpy(float),
-        facility_lat=fac["lat"].to_numpy(float), max_snap_m=settings.max_snap_m, bound_m=search_bound_m(settings))
+        facility_lat=fac["lat"].to_numpy(float), max_snap_m=settings.max_snap_m, bound_m=search_bound_m(settings),
+        snappable=np.flatnonzero(edges["snappable"].to_numpy(bool)))
 
 
 def _snap_frames(engine: AccessEngine) -> tuple[pd.DataFrame, pd.DataFrame]:

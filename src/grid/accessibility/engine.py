@@ -17,13 +17,9 @@ from grid.accessibility.dijkstra import CellAccess, NodeAccess, cells_from_nodes
 from grid.accessibility.graph import AccessGraph, build_access_graph
 from grid.accessibility.snap import Snaps, snap_points
 from grid.accessibility.whatif import add_facility, remove_facility
+from grid.network import local_metric_crs
 
-__all__ = ["AccessEngine", "WhatIfResult", "build_engine", "local_metric_crs", "to_metric"]
-
-
-def local_metric_crs(lon: float, lat: float) -> str:
-    """A transverse-Mercator CRS (metres) centred at ``lon``/``lat``: scale error ≤ 3e-6 within 15 km."""
-    return (f"+proj=tmerc +lat_0={lat:.6f} +lon_0={lon:.6f} +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs")
+__all__ = ["AccessEngine", "WhatIfResult", "build_engine", "to_metric"]
 
 
 def to_metric(crs: str, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +56,7 @@ class AccessEngine:
     metric_crs: str
     edges_m: np.ndarray
     bound_m: float
+    snappable: np.ndarray | None = None
     _tree: shapely.STRtree | None = None
     _nodes: dict[str, NodeAccess] = field(default_factory=dict)
 
@@ -80,10 +77,12 @@ class AccessEngine:
 
     def snap(self, lon: np.ndarray, lat: np.ndarray, *, max_snap_m: float) -> Snaps:
         """Snap WGS-84 points to the network (see :func:`snap_points`)."""
+        candidates = np.arange(len(self.edges_m)) if self.snappable is None else self.snappable
         if self._tree is None:
-            self._tree = shapely.STRtree(self.edges_m)
+            self._tree = shapely.STRtree(self.edges_m[candidates])
         x, y = to_metric(self.metric_crs, lon, lat)
-        return snap_points(self.edges_m, self.graph.edge_length_m, x, y, max_snap_m=max_snap_m, tree=self._tree)
+        return snap_points(self.edges_m, self.graph.edge_length_m, x, y, max_snap_m=max_snap_m, tree=self._tree,
+                           candidates=candidates)
 
     def what_if(self, category: str, *, add: list[tuple[float, float]] = (), remove: list[str] = (),
                 max_snap_m: float) -> WhatIfResult:
@@ -119,18 +118,26 @@ class AccessEngine:
 def build_engine(*, n_nodes: int, edge_u: np.ndarray, edge_v: np.ndarray, edge_length_m: np.ndarray,
                  edges_wgs84: np.ndarray, cell_h3: np.ndarray, cell_lon: np.ndarray, cell_lat: np.ndarray,
                  facility_ids: np.ndarray, facility_category: np.ndarray, facility_lon: np.ndarray,
-                 facility_lat: np.ndarray, max_snap_m: float, bound_m: float) -> AccessEngine:
-    """Project the network to a local metric CRS, snap cells and facilities, and build the search graph."""
+                 facility_lat: np.ndarray, max_snap_m: float, bound_m: float,
+                 snappable: np.ndarray | None = None) -> AccessEngine:
+    """Project the network to a local metric CRS, snap cells and facilities, and build the search graph.
+
+    ``snappable`` (edge ids) limits where points may join the network: the
+    database passes the edges outside small islands, so a cell next to a stray
+    fragment joins the real network instead of being stranded on the fragment.
+    """
     bounds = shapely.total_bounds(edges_wgs84)
     crs = local_metric_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
     transformer = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     edges_m = shapely.transform(edges_wgs84, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
-    tree = shapely.STRtree(edges_m)
+    candidates = np.arange(len(edges_m)) if snappable is None else np.asarray(snappable, dtype=np.int64)
+    tree = shapely.STRtree(edges_m[candidates])
     snaps = []
     for lon, lat in ((cell_lon, cell_lat), (facility_lon, facility_lat)):
         x, y = to_metric(crs, lon, lat)
-        snaps.append(snap_points(edges_m, edge_length_m, x, y, max_snap_m=max_snap_m, tree=tree))
+        snaps.append(snap_points(edges_m, edge_length_m, x, y, max_snap_m=max_snap_m, tree=tree,
+                                 candidates=candidates))
     graph = build_access_graph(n_nodes, edge_u, edge_v, edge_length_m, snaps[0], snaps[1])
     return AccessEngine(graph=graph, cell_h3=cell_h3, cell_snaps=snaps[0], facility_ids=facility_ids,
                         facility_category=facility_category, facility_snaps=snaps[1], metric_crs=crs,
-                        edges_m=edges_m, bound_m=bound_m, _tree=tree)
+                        edges_m=edges_m, bound_m=bound_m, snappable=candidates, _tree=tree)

@@ -17,8 +17,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from grid.accessibility.snap import Snaps
+from grid.network.csr import network_to_csr
 
-__all__ = ["AccessGraph", "build_access_graph", "symmetric_csr", "ENDPOINT_TOLERANCE_M"]
+__all__ = ["AccessGraph", "build_access_graph", "ENDPOINT_TOLERANCE_M"]
 
 ENDPOINT_TOLERANCE_M = 1e-6  # a snap point this close to an edge end is that end node
 
@@ -54,19 +55,6 @@ class AccessGraph:
     def n_nodes(self) -> int:
         """All nodes: street nodes, inserted snap points and facility leaves."""
         return int(self.csr.shape[0])
-
-
-def symmetric_csr(a: np.ndarray, b: np.ndarray, weight_m: np.ndarray, n: int) -> sp.csr_matrix:
-    """Undirected CSR matrix of ``n`` nodes; parallel edges keep the smallest weight, self-loops dropped."""
-    keep = a != b
-    rows = np.concatenate([a[keep], b[keep]]).astype(np.int64)
-    cols = np.concatenate([b[keep], a[keep]]).astype(np.int64)
-    w = np.concatenate([weight_m[keep], weight_m[keep]]).astype(np.float64)
-    order = np.lexsort((w, cols, rows))
-    rows, cols, w = rows[order], cols[order], w[order]
-    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
-    # explicit zeros (a facility exactly on the street) stay edges: csgraph keeps stored zeros
-    return sp.csr_matrix((w[first], (rows[first], cols[first])), shape=(n, n))
 
 
 def _point_nodes(edge: np.ndarray, along_m: np.ndarray, u: np.ndarray, v: np.ndarray, length_m: np.ndarray,
@@ -122,7 +110,7 @@ def build_access_graph(n_street_nodes: int, edge_u: np.ndarray, edge_v: np.ndarr
     a = np.concatenate([a, facility_leaf[on_f]])
     b = np.concatenate([b, fac_snap_node])
     w = np.concatenate([w, facilities.snap_m[on_f]])
-    csr = symmetric_csr(a, b, w, first_leaf + int(on_f.sum()))
+    csr = network_to_csr(a, b, w, first_leaf + int(on_f.sum()))
     return AccessGraph(csr=csr, n_street_nodes=n_street_nodes, cell_node=cell_node,
                        cell_snap_m=np.where(on_c, cells.snap_m, np.nan), facility_leaf=facility_leaf,
                        split_edge=split_edge, split_along_m=split_along, split_node=split_node,

@@ -42,13 +42,16 @@ class Snaps:
 
 
 def snap_points(edges_m: np.ndarray, edge_length_m: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, *,
-                max_snap_m: float, tree: shapely.STRtree | None = None) -> Snaps:
+                max_snap_m: float, tree: shapely.STRtree | None = None,
+                candidates: np.ndarray | None = None) -> Snaps:
     """Snap points (metres, local projection) to the nearest edge within ``max_snap_m`` metres.
 
     ``edges_m`` are the edge linestrings in the same projection, ``edge_length_m``
     their network lengths: the position along an edge is scaled to that length so
     that ``along_m`` is consistent with the graph's weights. Ties between equally
-    near edges go to the lowest edge id (deterministic).
+    near edges go to the lowest edge id (deterministic). ``candidates`` (edge ids)
+    restricts snapping to those edges, e.g. to keep points off tiny islands; a
+    given ``tree`` must then be built over ``edges_m[candidates]``.
     """
     n = len(x_m)
     edge_id = np.full(n, -1, dtype=np.int64)
@@ -56,10 +59,12 @@ def snap_points(edges_m: np.ndarray, edge_length_m: np.ndarray, x_m: np.ndarray,
     snap_m = np.full(n, np.nan)
     if n == 0 or len(edges_m) == 0:
         return Snaps(edge_id, along_m, snap_m)
-    tree = tree if tree is not None else shapely.STRtree(edges_m)
+    candidates = np.arange(len(edges_m)) if candidates is None else np.asarray(candidates, dtype=np.int64)
+    tree = tree if tree is not None else shapely.STRtree(edges_m[candidates])
     points = shapely.points(np.asarray(x_m, dtype=float), np.asarray(y_m, dtype=float))
     (point_idx, edge_idx), dist = tree.query_nearest(points, max_distance=max_snap_m, return_distance=True,
                                                      all_matches=True)
+    edge_idx = candidates[edge_idx]
     order = np.lexsort((edge_idx, point_idx))  # first match per point = lowest edge id among the nearest
     point_idx, edge_idx, dist = point_idx[order], edge_idx[order], dist[order]
     first = np.r_[True, point_idx[1:] != point_idx[:-1]]
