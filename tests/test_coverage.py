@@ -132,3 +132,15 @@ def test_community_standard_checks(db: Settings) -> None:
     assert _row(checks, community_id="B", check_id="service_space_per_residents")["status"] == "pass"
     assert _row(checks, community_id="B", check_id="service_centre_floor_area")["status"] == "no_data"
     assert "social_organisations_changsha" not in set(checks["check_id"])
+
+
+def test_service_areas(db: Settings) -> None:
+    from grid.coverage import service_areas
+
+    con = open_reader(db.db_path)
+    areas = service_areas(con, category="kindergarten", threshold_m=300.0)
+    # k1 serves C1 (250 m) within 300 m; C2 (350 m) is beyond
+    assert areas["facility_id"].tolist() == ["k1"] and areas.loc[0, "cells"] == 1
+    assert areas.loc[0, "population"] == 100 and areas.geometry.iloc[0].geom_type == "Polygon"
+    wide = service_areas(con, category="kindergarten", threshold_m=400.0)
+    assert wide.loc[0, "cells"] == 2 and wide.geometry.iloc[0].area > areas.geometry.iloc[0].area

@@ -56,7 +56,7 @@ def gap_areas(gaps: pd.DataFrame) -> gpd.GeoDataFrame:
 
 _SERVED_SQL = """
 SELECT a.facility_id, f.name, a.h3, c.population
-FROM cell_access a JOIN facilities f USING (facility_id) JOIN cells c USING (h3)
+FROM cell_access a JOIN facilities f ON f.facility_id = a.facility_id JOIN cells c ON c.h3 = a.h3
 WHERE a.category = ? AND a.distance_m <= ?
 ORDER BY a.facility_id, a.h3
 """
