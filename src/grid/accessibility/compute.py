@@ -9,6 +9,8 @@ multi-source Dijkstra per category, and replace ``cell_snaps``,
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +26,9 @@ from grid.accessibility.engine import AccessEngine, build_engine
 from grid.errors import InputError
 from grid.settings import Settings
 from grid.standards import max_walk_threshold_m, speed_m_per_min
-from grid.store import write_session
+from grid.store import open_reader, write_session
 
-__all__ = ["AccessReport", "compute_access", "engine_from_database", "search_bound_m"]
+__all__ = ["AccessReport", "cached_engine", "compute_access", "engine_from_database", "search_bound_m"]
 
 log = logging.getLogger(__name__)
 
@@ -145,3 +147,30 @@ def compute_access(settings: Settings, *, progress: Progress | None = None) -> A
     log.info("access computed: %d cells x %d categories in %.2f s", report.cells, report.categories,
              report.seconds_build + report.seconds_search)
     return report
+
+
+_engines: dict[tuple[str, int, int], AccessEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def cached_engine(settings: Settings) -> AccessEngine:
+    """The engine of the current database file, built once per file version (path, inode, mtime).
+
+    A writer replaces the file atomically, so a new version gets a new engine; the
+    previous one is dropped. What-if changes work on copies and never alter it.
+    """
+    stat = os.stat(settings.db_path)
+    key = (str(settings.db_path), stat.st_ino, stat.st_mtime_ns)
+    with _engines_lock:
+        if key in _engines:
+            return _engines[key]
+    con = open_reader(settings.db_path)
+    try:
+        engine = engine_from_database(con, settings)
+    finally:
+        con.close()
+    with _engines_lock:
+        for old in [k for k in _engines if k[0] == key[0]]:
+            del _engines[old]
+        _engines[key] = engine
+    return engine
