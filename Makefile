@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 run: setup
-	@test -f $(DB) || { echo "no database at $(DB) yet: creating an empty one (load data with 'grid ingest ...')"; \
-	  $(BIN)/grid --db $(DB) db init; }
+	@test -f $(DB) || { echo "no database at $(DB) yet: building the synthetic demo city into it (grid demo; load your own data with 'grid ingest ...')"; \
+	  $(BIN)/grid --db $(DB) demo; }
 	@echo "grid app on http://localhost:$(PORT)  (database $(DB); Ctrl-C to stop)"
 	GRID_DB=$(DB) $(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
 

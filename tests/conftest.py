@@ -26,3 +26,16 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("GRID_DB", str(tmp_path / "grid.duckdb"))
     monkeypatch.setenv("GRID_HASH_KEY_FILE", str(tmp_path / "config" / "hash.key"))
     return get_settings()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object]:
+    """The default demo city (``grid demo``), built once per session into its own database and hash key.
+
+    Returns (settings, files) with ``files`` a :class:`grid.demo.DemoFiles`.
+    """
+    from grid.demo import build_demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    settings = get_settings(db_path=folder / "grid.duckdb", hash_key_path=folder / "config" / "hash.key")
+    return settings, build_demo(settings, out_dir=folder / "files").files
