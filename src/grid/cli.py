@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -234,7 +235,8 @@ def mappings(ctx: click.Context) -> None:
 # ----------------------------------------------------------------------------- life-circle access
 
 
-def _step_printer(label: str):  # noqa: ANN202 - a small closure for progress lines
+def _step_printer(label: str) -> Callable[[str], None]:
+    """A progress callback printing ``label: step`` lines on stderr."""
     def step(name: str) -> None:
         click.echo(f"{label}: {name}", err=True)
     return step

@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import h3ronpy
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyproj
+import scipy.sparse as sp
 import shapely
+from scipy.sparse.csgraph import connected_components
 from h3ronpy import ContainmentMode, vector
 
 from grid.errors import CRSError

@@ -68,12 +68,13 @@ def engine_from_database(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
                          "(an OSM .osm.pbf/.osm extract or a line layer), then run `grid access compute`")
     edges = _fetch(con, "SELECT e.u, e.v, e.length_m, ST_AsWKB(e.geom) AS wkb, NOT c.is_island AS snappable "
                         "FROM network_edges e JOIN network_components c USING (component) ORDER BY e.edge_id")
+    geoms = shapely.from_wkb(edges.pop("wkb").to_numpy(object))  # drop the WKB bytes as soon as parsed
     cells = _fetch(con, "SELECT h3, lon, lat FROM cells WHERE population > 0 ORDER BY h3")
     fac = _fetch(con, "SELECT facility_id, category, lon, lat FROM facilities ORDER BY facility_id")
     return build_engine(
         n_nodes=int(n_nodes), edge_u=edges["u"].to_numpy(np.int64), edge_v=edges["v"].to_numpy(np.int64),
         edge_length_m=edges["length_m"].to_numpy(float),
-        edges_wgs84=shapely.from_wkb(edges["wkb"].to_numpy(object)),
+        edges_wgs84=geoms,
         cell_h3=cells["h3"].to_numpy(np.uint64), cell_lon=cells["lon"].to_numpy(float),
         cell_lat=cells["lat"].to_numpy(float), facility_ids=fac["facility_id"].to_numpy(object),
         facility_category=fac["category"].to_numpy(object), facility_lon=fac["lon"].to_numpy(float),
@@ -93,7 +94,7 @@ def _snap_frames(engine: AccessEngine) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _category_frame(engine: AccessEngine, category: str, speed: float) -> pd.DataFrame:
-    access = engine.cell_access(category)
+    access = engine.cell_access(category, cache=False)
     reached = access.facility >= 0
     facility_id = np.where(reached, engine.facility_ids[np.maximum(access.facility, 0)], None)
     return pd.DataFrame({"h3": engine.cell_h3, "category": category, "distance_m": access.distance_m,

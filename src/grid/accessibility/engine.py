@@ -64,16 +64,23 @@ class AccessEngine:
         """Categories with at least one facility, sorted."""
         return sorted(set(self.facility_category.tolist()))
 
-    def node_access(self, category: str) -> NodeAccess:
-        """Node distances to the nearest facility of ``category`` (computed once, then cached)."""
-        if category not in self._nodes:
-            members = np.flatnonzero(self.facility_category == category)
-            self._nodes[category] = nearest_facility(self.graph, members, bound_m=self.bound_m)
-        return self._nodes[category]
+    def node_access(self, category: str, *, cache: bool = True) -> NodeAccess:
+        """Node distances to the nearest facility of ``category`` (kept for later what-ifs if ``cache``)."""
+        if category in self._nodes:
+            return self._nodes[category]
+        members = np.flatnonzero(self.facility_category == category)
+        nodes = nearest_facility(self.graph, members, bound_m=self.bound_m)
+        if cache:
+            self._nodes[category] = nodes
+        return nodes
 
-    def cell_access(self, category: str) -> CellAccess:
-        """Every cell's distance (m) to the nearest facility of ``category``."""
-        return cells_from_nodes(self.graph, self.node_access(category))
+    def cell_access(self, category: str, *, cache: bool = True) -> CellAccess:
+        """Every cell's distance (m) to the nearest facility of ``category``.
+
+        ``cache=False`` does not keep the per-node arrays (16 bytes a node per
+        category): what a city-wide batch run wants.
+        """
+        return cells_from_nodes(self.graph, self.node_access(category, cache=cache))
 
     def snap(self, lon: np.ndarray, lat: np.ndarray, *, max_snap_m: float) -> Snaps:
         """Snap WGS-84 points to the network (see :func:`snap_points`)."""
