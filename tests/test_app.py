@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from grid import queries
+from grid.i18n import t
 from grid.ingest import ingest_file
 from grid.store import open_reader, write_session
 
@@ -61,18 +62,19 @@ def test_data_page_shows_loads_and_quarantine(loaded) -> None:
     at.switch_page("app_pages/data.py").run()
     assert not at.exception
     loads = at.dataframe[DATA_TABLES["loads"]].value
-    assert loads[["rows_in", "rows_ok", "rows_rejected"]].iloc[0].tolist() == [3, 2, 1]
+    assert loads[[t("col_rows_in"), t("col_rows_ok"), t("col_rows_rejected")]].iloc[0].tolist() == [3, 2, 1]
     rejected = at.dataframe[DATA_TABLES["quarantine"]].value
-    assert rejected["row_number"].tolist() == [3]
-    assert "placeholder coordinate (lat 0, lon 0)" in rejected["reason"].iloc[0]
+    assert rejected[t("col_row_number")].tolist() == [3]
+    assert "placeholder coordinate (lat 0, lon 0)" in rejected[t("col_reason")].iloc[0]
     counts = at.dataframe[DATA_TABLES["reason_counts"]].value
     assert counts.values.tolist() == [["placeholder_coordinate", 1]]
     notes = at.dataframe[DATA_TABLES["notes"]].value
-    assert notes["note"].tolist() == queries.list_load_notes(open_reader(loaded.db_path), 1)["note"].tolist()
-    assert "category: 1 rows kept as 'unmapped'; values: '小学堂' (1)" in notes["note"].iloc[0]
+    assert notes[t("col_note")].tolist() == queries.list_load_notes(open_reader(loaded.db_path), 1)["note"].tolist()
+    assert "category: 1 rows kept as 'unmapped'; values: '小学堂' (1)" in notes[t("col_note")].iloc[0]
     sources = at.dataframe[DATA_TABLES["sources"]].value
-    assert sources[["table_name", "source", "rows", "label"]].values.tolist() == [
+    assert sources[[t("col_table_name"), t("col_source"), t("col_rows"), t("col_label")]].values.tolist() == [
         ["facilities", "facilities", 2, "真实数据"]]
+    assert at.info[-1].value == t("missing_network")
 
 
 def test_english_toggle_changes_labels(loaded) -> None:
@@ -82,3 +84,4 @@ def test_english_toggle_changes_labels(loaded) -> None:
     assert at.title[0].value == "Grid governance and life-circle analytics"
     at.switch_page("app_pages/data.py").run()
     assert [s.value for s in at.subheader][:2] == ["Loads", "Quarantine (rejected rows)"]
+    assert t("col_rows_in", "en") in at.dataframe[DATA_TABLES["loads"]].value.columns

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import csv
 import difflib
-from collections.abc import Iterable, Sequence
+import functools
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -80,6 +83,39 @@ _COLUMNS = {
                             "threshold", "unit", "per_quantity", "per_unit", "role", "region",
                             "note", "source", "verified"],
 }
+
+_T = TypeVar("_T")
+_MEMO: dict[tuple, object] = {}
+_MEMO_MAX = 128
+
+
+def _tables_digest(settings: Settings) -> str:
+    """Digest of the bytes of every table the readers use: a changed cell gives a new key."""
+    digest = hashlib.blake2b(digest_size=16)
+    paths = sorted(Path(settings.standards_dir).glob("*.csv")) + [
+        Path(settings.categories_dir) / "facility_categories.csv"]
+    for path in paths:
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+def _memoized(reader: Callable[..., _T]) -> Callable[..., _T]:
+    """Keep a reader's validated result per table contents (reading and validating takes ~0.3 s).
+
+    Frames are handed out as copies, so a caller changing one never changes the next caller's.
+    """
+    @functools.wraps(reader)
+    def wrapper(settings: Settings, *args: object, **kwargs: object) -> _T:
+        key = (reader.__name__, _tables_digest(settings), args, tuple(sorted(kwargs.items())))
+        if key not in _MEMO:
+            if len(_MEMO) >= _MEMO_MAX:
+                _MEMO.clear()
+            _MEMO[key] = reader(settings, *args, **kwargs)
+        value = _MEMO[key]
+        return value.copy() if isinstance(value, pd.DataFrame) else value  # type: ignore[return-value]
+    return wrapper
+
 
 _RULE_COLUMNS = ["circle_id", "category", "threshold_m", "threshold_min", "speed_profile",
                  "threshold_basis", "requirement", "level", "clause", "mode", "combine",
@@ -224,6 +260,7 @@ def _min_max(table: _Table, frame: pd.DataFrame, low: str, high: str) -> None:
         table.add(i, low, f"{frame[low].iat[i]} is larger than {high} {frame[high].iat[i]}")
 
 
+@_memoized
 def read_standards(settings: Settings) -> pd.DataFrame:
     """Standards the tables cite (``standards.csv``), with ``data_version`` of our transcription."""
     table = _Table(settings.standards_dir, "standards")
@@ -245,6 +282,7 @@ def read_standards(settings: Settings) -> pd.DataFrame:
     return table.finish(frame)
 
 
+@_memoized
 def read_levels(settings: Settings) -> pd.DataFrame:
     """Life-circle levels, GB 50180-2018 Table 3.0.4; distances in metres along streets.
 
@@ -275,6 +313,7 @@ def _facility_categories(settings: Settings) -> list[str]:
     return read_table("facility_categories", settings.categories_dir)["category"].str.strip().tolist()
 
 
+@_memoized
 def read_requirements(settings: Settings) -> pd.DataFrame:
     """Facilities per level, GB 50180-2018 Appendix B: ``requirement`` must (▲) / should (△).
 
@@ -318,6 +357,7 @@ def _check_radius_basis(table: _Table, frame: pd.DataFrame, levels: pd.DataFrame
                                          "in life_circle_levels.csv")
 
 
+@_memoized
 def read_green_space(settings: Settings) -> pd.DataFrame:
     """Public green space per resident (m²) and smallest park (ha, width m) per level, GB 50180-2018."""
     levels = read_levels(settings)
@@ -337,6 +377,7 @@ def read_green_space(settings: Settings) -> pd.DataFrame:
     return table.finish(frame)
 
 
+@_memoized
 def read_speed_profiles(settings: Settings) -> pd.DataFrame:
     """Speed profiles in m/min: walking (adult 1000 m / 15 min, elderly 65+) and driving."""
     table = _Table(settings.standards_dir, "speed_profiles")
@@ -352,6 +393,7 @@ def read_speed_profiles(settings: Settings) -> pd.DataFrame:
     return table.finish(frame)
 
 
+@_memoized
 def read_community_standards(settings: Settings) -> pd.DataFrame:
     """Community checks (service space m² per 100 residents, workers per households ...).
 
@@ -380,6 +422,7 @@ def read_community_standards(settings: Settings) -> pd.DataFrame:
     return table.finish(frame)
 
 
+@_memoized
 def read_circles(settings: Settings) -> pd.DataFrame:
     """Life circles as data: categories, mode, metres or minutes, target coverage, source.
 
@@ -493,6 +536,7 @@ def walk_minutes(distance_m: npt.ArrayLike, speed_m_per_min: float) -> npt.NDArr
     return np.asarray(distance_m, dtype="float64") / speed_m_per_min
 
 
+@_memoized
 def circle_rules(settings: Settings, *, profile: str = "adult") -> pd.DataFrame:
     """One row per (circle, category) with its threshold in metres.
 
@@ -583,6 +627,7 @@ def _typed_rules(rules: pd.DataFrame) -> pd.DataFrame:
                          "verified": bool})
 
 
+@_memoized
 def max_walk_threshold_m(settings: Settings) -> float:
     """Largest walking threshold in metres over all walk circles and walk speed profiles.
 

@@ -152,6 +152,7 @@ def compute_access(settings: Settings, *, progress: Progress | None = None) -> A
 
 _engines: dict[tuple[str, int, int], AccessEngine] = {}
 _engines_lock = threading.Lock()
+_build_lock = threading.Lock()
 
 
 def cached_engine(settings: Settings) -> AccessEngine:
@@ -162,16 +163,17 @@ def cached_engine(settings: Settings) -> AccessEngine:
     """
     stat = os.stat(settings.db_path)
     key = (str(settings.db_path), stat.st_ino, stat.st_mtime_ns)
-    with _engines_lock:
-        if key in _engines:
-            return _engines[key]
-    con = open_reader(settings.db_path)
-    try:
-        engine = engine_from_database(con, settings)
-    finally:
-        con.close()
-    with _engines_lock:
-        for old in [k for k in _engines if k[0] == key[0]]:
-            del _engines[old]
-        _engines[key] = engine
+    with _build_lock:  # one build at a time: a second caller waits for the first's engine
+        with _engines_lock:
+            if key in _engines:
+                return _engines[key]
+        con = open_reader(settings.db_path)
+        try:
+            engine = engine_from_database(con, settings)
+        finally:
+            con.close()
+        with _engines_lock:
+            for old in [k for k in _engines if k[0] == key[0]]:
+                del _engines[old]
+            _engines[key] = engine
     return engine

@@ -64,6 +64,8 @@ def snap_points(edges_m: np.ndarray, edge_length_m: np.ndarray, x_m: np.ndarray,
     points = shapely.points(np.asarray(x_m, dtype=float), np.asarray(y_m, dtype=float))
     (point_idx, edge_idx), dist = tree.query_nearest(points, max_distance=max_snap_m, return_distance=True,
                                                      all_matches=True)
+    if len(point_idx) == 0:  # every point is off network
+        return Snaps(edge_id, along_m, snap_m)
     edge_idx = candidates[edge_idx]
     order = np.lexsort((edge_idx, point_idx))  # first match per point = lowest edge id among the nearest
     point_idx, edge_idx, dist = point_idx[order], edge_idx[order], dist[order]

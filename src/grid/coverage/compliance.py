@@ -24,30 +24,45 @@ LEVEL_CIRCLES = ("gb-15min", "gb-10min", "gb-5min", "gb-block")
 """The GB 50180-2018 walking levels checked for every community."""
 
 
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    ok = ~np.isnan(values) & (weights > 0)
-    if not ok.any():
-        return float("nan")
-    order = np.argsort(values[ok])
-    cum = np.cumsum(weights[ok][order])
-    return float(values[ok][order][np.searchsorted(cum, cum[-1] / 2)])
+def _weighted_medians(cells: pd.DataFrame, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Population-weighted median distance per group (the first distance where half the residents are reached)."""
+    dist = cells["distance_m"].to_numpy(float)
+    pop = cells["population"].to_numpy(float)
+    ok = ~np.isnan(dist) & (pop > 0)
+    g, d, w = group[ok], dist[ok], pop[ok]
+    order = np.lexsort((d, g))
+    g, d, w = g[order], d[order], w[order]
+    cum = pd.Series(w).groupby(g).cumsum().to_numpy()
+    half = np.zeros(n_groups)
+    np.maximum.at(half, g, cum)  # the last cumulative sum of a group is its largest
+    reached = cum >= half[g] / 2
+    first = np.full(n_groups, -1)
+    hits = np.flatnonzero(reached)
+    first_hit = np.r_[True, g[hits][1:] != g[hits][:-1]] if len(hits) else np.array([], bool)
+    first[g[hits][first_hit]] = hits[first_hit]
+    return np.where(first >= 0, d[np.maximum(first, 0)] if len(d) else np.nan, np.nan)
 
 
-def _summarise(group: pd.DataFrame) -> pd.Series:
-    pop = group["population"].to_numpy(float)
-    dist = group["distance_m"].to_numpy(float)
-    covered = float(pop[group["covered"].to_numpy(bool)].sum())
-    return pd.Series({"population": pop.sum(), "covered_population": covered,
-                      "share_covered": covered / pop.sum() if pop.sum() > 0 else np.nan,
-                      "nearest_m": np.nanmin(dist) if np.isfinite(dist).any() else np.nan,
-                      "median_m": _weighted_median(dist, pop),
-                      "farthest_m": np.nanmax(dist) if np.isfinite(dist).any() else np.nan,
-                      "unreached_population": float(pop[np.isnan(dist)].sum())})
+def _summarise(cells: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of ``keys``: residents, covered residents, share, nearest / median / farthest distance."""
+    pop = cells["population"].astype(float)
+    cells = cells.assign(population=pop, _covered=pop.where(cells["covered"].astype(bool), 0.0),
+                         _unreached=pop.where(cells["distance_m"].isna(), 0.0))
+    grouped = cells.groupby(keys, dropna=False, sort=True)
+    out = grouped.agg(population=("population", "sum"), covered_population=("_covered", "sum"),
+                      nearest_m=("distance_m", "min"), farthest_m=("distance_m", "max"),
+                      unreached_population=("_unreached", "sum")).reset_index()
+    out["share_covered"] = out["covered_population"] / out["population"].where(out["population"] > 0)
+    out["median_m"] = _weighted_medians(cells, grouped.ngroup().to_numpy(), len(out))
+    return out[[*keys, "population", "covered_population", "share_covered", "nearest_m", "median_m",
+                "farthest_m", "unreached_population"]]
 
 
 def community_compliance(con: duckdb.DuckDBPyConnection, settings: Settings, *,
-                         community_id: str | None = None) -> pd.DataFrame:
+                         community_id: str | None = None, circles: tuple[str, ...] = LEVEL_CIRCLES) -> pd.DataFrame:
     """One row per (community, level, category) of the standard's required facilities.
+
+    ``circles`` limits the check to some of the levels' circles (default all of :data:`LEVEL_CIRCLES`).
 
     Columns: community_id, name, subdistrict, level, category, requirement, clause,
     threshold_m, population, covered_population, share_covered, nearest_m,
@@ -55,13 +70,13 @@ def community_compliance(con: duckdb.DuckDBPyConnection, settings: Settings, *,
     unreached_population, status (pass/partial/fail), has_facilities, verified.
     """
     rules = circle_rules(settings)
-    rules = rules[rules["circle_id"].isin(LEVEL_CIRCLES)].reset_index(drop=True)
+    rules = rules[rules["circle_id"].isin([c for c in circles if c in LEVEL_CIRCLES])].reset_index(drop=True)
     cells = cell_coverage(con, rules)
     if community_id is not None:
         cells = cells[cells["community_id"] == community_id]
     keys = ["community_id", "name", "subdistrict", "level", "category", "requirement", "clause", "threshold_m",
             "verified"]
-    out = cells.groupby(keys, dropna=False)[["population", "distance_m", "covered"]].apply(_summarise).reset_index()
+    out = _summarise(cells, keys)
     present = set(con.execute("SELECT DISTINCT category FROM facilities").fetchnumpy()["category"].tolist())
     out["has_facilities"] = out["category"].isin(present)
     share = out["share_covered"].fillna(0.0)

@@ -19,7 +19,8 @@ from grid.errors import InputError
 from grid.settings import Settings
 from grid.standards import circle_rules
 
-__all__ = ["ALL_REQUIRED", "GROUPS", "circle_thresholds", "cell_coverage", "coverage_summary"]
+__all__ = ["ALL_REQUIRED", "GROUPS", "circle_thresholds", "cell_coverage", "coverage_summary", "summarise_coverage",
+           "all_required_cells"]
 
 ALL_REQUIRED = "all_required"
 """Pseudo-category: residents reaching every required (must) category of the circle."""
@@ -67,7 +68,7 @@ def cell_coverage(con: duckdb.DuckDBPyConnection, rules: pd.DataFrame) -> pd.Dat
         con.unregister("_rules")
 
 
-def _all_required(cells: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+def all_required_cells(cells: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
     """Residents reached by the circle as a whole: every required category (``combine = each``;
     the must rows where the circle has any, else all its rows) or any one (``combine = any``)."""
     combine = str(rules["combine"].iloc[0]) if "combine" in rules and len(rules) else "each"
@@ -93,8 +94,19 @@ def coverage_summary(con: duckdb.DuckDBPyConnection, settings: Settings, *, circ
     if by not in GROUPS:
         raise InputError(f"by={by!r}; choose one of {list(GROUPS)}")
     rules = circle_thresholds(settings, circle_id, profile=profile, categories=categories)
-    cells = cell_coverage(con, rules)
-    cells = pd.concat([cells, _all_required(cells, rules)], ignore_index=True)
+    return summarise_coverage(cell_coverage(con, rules), rules, by=by)
+
+
+def summarise_coverage(cells: pd.DataFrame, rules: pd.DataFrame, *, by: str = "city",
+                       required: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`coverage_summary` of a :func:`cell_coverage` frame already read with ``rules`` (one circle's).
+
+    ``required`` is :func:`all_required_cells` of the same cells when the caller has it already.
+    """
+    if by not in GROUPS:
+        raise InputError(f"by={by!r}; choose one of {list(GROUPS)}")
+    required = all_required_cells(cells, rules) if required is None else required
+    cells = pd.concat([cells, required], ignore_index=True)
     unit = GROUPS[by]
     cells["unit_id"] = "city" if by == "city" else cells[unit[0]]
     cells["unit_name"] = unit[1] if by == "city" else cells[unit[1]]

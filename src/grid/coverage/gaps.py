@@ -8,18 +8,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from grid.coverage.coverage import ALL_REQUIRED, _all_required, cell_coverage, circle_thresholds
+from grid.coverage.coverage import ALL_REQUIRED, all_required_cells, cell_coverage, circle_thresholds
 from grid.h3index import cells_to_outline, contiguous_groups
 from grid.settings import Settings
 
-__all__ = ["gap_cells", "gap_areas", "service_areas"]
+__all__ = ["coverage_to_gaps", "gap_cells", "gap_areas", "service_areas"]
 
 
 def _category_cells(con: duckdb.DuckDBPyConnection, settings: Settings, circle_id: str, category: str,
                     profile: str) -> pd.DataFrame:
     if category == ALL_REQUIRED:
         rules = circle_thresholds(settings, circle_id, profile=profile)
-        return _all_required(cell_coverage(con, rules), rules)
+        return all_required_cells(cell_coverage(con, rules), rules)
     rules = circle_thresholds(settings, circle_id, profile=profile, categories=[category])
     if rules.empty:
         rules = pd.DataFrame({"category": [category], "threshold_m": [np.nan], "requirement": ["none"]})
@@ -29,15 +29,29 @@ def _category_cells(con: duckdb.DuckDBPyConnection, settings: Settings, circle_i
 def gap_cells(con: duckdb.DuckDBPyConnection, settings: Settings, *, circle_id: str, category: str,
               profile: str = "adult") -> pd.DataFrame:
     """Populated cells not covered for ``category`` in ``circle_id``: h3, population, distance_m, communities."""
-    cells = _category_cells(con, settings, circle_id, category, profile)
+    return coverage_to_gaps(_category_cells(con, settings, circle_id, category, profile))
+
+
+def coverage_to_gaps(cells: pd.DataFrame) -> pd.DataFrame:
+    """The uncovered cells of a one-category :func:`cell_coverage` frame (or of :func:`all_required_cells`),
+    one row per h3 (see :func:`gap_cells`)."""
     if "distance_m" not in cells:
-        cells["distance_m"], cells["status"] = np.nan, "not_covered"
+        cells = cells.assign(distance_m=np.nan, status="not_covered")
     cells = cells[~cells["covered"]]
     out = cells.groupby("h3", as_index=False).agg(
         population=("population", "sum"), population_65plus=("population_65plus", "sum"),
-        distance_m=("distance_m", "min"), status=("status", "first"),
-        community_ids=("community_id", lambda s: ",".join(sorted(set(s)))))
+        distance_m=("distance_m", "min"), status=("status", "first"))
+    out["community_ids"] = _joined_ids(cells).reindex(out["h3"]).to_numpy(object)
     return out.sort_values("h3").reset_index(drop=True)
+
+
+def _joined_ids(cells: pd.DataFrame) -> pd.Series:
+    """Per h3: its distinct community ids, sorted, joined by commas (Python only for cells shared by several)."""
+    pairs = cells[["h3", "community_id"]].drop_duplicates().sort_values(["h3", "community_id"])
+    shared = pairs["h3"].duplicated(keep=False).to_numpy()
+    single = pairs[~shared].set_index("h3")["community_id"].astype(object)
+    several = pairs[shared].groupby("h3")["community_id"].agg(",".join).astype(object)
+    return pd.concat([single, several])
 
 
 def gap_areas(gaps: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -1,17 +1,19 @@
-"""Read API for the CLI, the app and notebooks: small functions over a
-read-only connection that return frames."""
+"""The database itself: what was loaded, what was rejected, where data came from,
+and whether the steps the analyses need have run."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from pathlib import Path
-
 from grid.store import TABLES, open_reader
 
-__all__ = ["list_loads", "list_load_notes", "list_quarantine", "list_sources", "has_synthetic_data",
-           "quarantine_reason_counts", "table_counts", "database_summary", "open_database"]
+__all__ = ["Readiness", "access_summary", "database_summary", "has_synthetic_data", "list_load_notes", "list_loads",
+           "list_quarantine", "list_sources", "open_database", "quarantine_reason_counts", "readiness",
+           "table_counts"]
 
 
 def list_loads(con: duckdb.DuckDBPyConnection, *, limit: int = 50) -> pd.DataFrame:
@@ -77,3 +79,60 @@ def list_load_notes(con: duckdb.DuckDBPyConnection, load_id: int) -> pd.DataFram
     """Notes of one load about rows it kept: repaired geometries, values kept as 'unmapped', population spread."""
     return con.execute("SELECT row_number, record_id, note FROM load_notes WHERE load_id = ? "
                        "ORDER BY row_number NULLS FIRST", [load_id]).to_arrow_table().to_pandas()
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Which inputs of the life-circle analyses exist: counts per table and the access run."""
+
+    communities: int
+    facilities: int
+    network_edges: int
+    access_rows: int
+    access_computed_at: str | None
+    categories_with_facilities: tuple[str, ...]
+    categories_with_access: tuple[str, ...]
+
+    @property
+    def missing(self) -> str | None:
+        """The first missing step: 'communities', 'facilities', 'network', 'access', or None."""
+        for step, count in (("communities", self.communities), ("facilities", self.facilities),
+                            ("network", self.network_edges), ("access", self.access_rows)):
+            if count == 0:
+                return step
+        return None
+
+    @property
+    def stale_categories(self) -> tuple[str, ...]:
+        """Categories with facilities but no access rows: facilities loaded after ``grid access compute``."""
+        return tuple(sorted(set(self.categories_with_facilities) - set(self.categories_with_access)))
+
+
+def readiness(con: duckdb.DuckDBPyConnection) -> Readiness:
+    """What the coverage, community and what-if pages need, and whether it is there."""
+    counts = con.execute(
+        "SELECT (SELECT count(*) FROM communities), (SELECT count(*) FROM facilities), "
+        "(SELECT count(*) FROM network_edges), (SELECT count(*) FROM cell_access)").fetchone()
+    computed = con.execute("SELECT value FROM meta WHERE key = 'access_computed_at'").fetchone()
+    with_facilities = con.execute("SELECT DISTINCT category FROM facilities ORDER BY 1").fetchall()
+    with_access = con.execute("SELECT DISTINCT category FROM cell_access ORDER BY 1").fetchall()
+    return Readiness(*(int(c) for c in counts), computed[0] if computed else None,
+                     tuple(r[0] for r in with_facilities), tuple(r[0] for r in with_access))
+
+
+def access_summary(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The walking network and the last access run as (item, value) rows: sizes, islands, off-network counts."""
+    network = con.execute(
+        "SELECT (SELECT count(*) FROM network_nodes), (SELECT count(*) FROM network_edges), "
+        "(SELECT coalesce(sum(length_m), 0) / 1000 FROM network_edges), (SELECT count(*) FROM network_components), "
+        "(SELECT count(*) FROM network_components WHERE is_island), "
+        "(SELECT count(*) FROM cell_snaps WHERE NOT on_network), (SELECT count(*) FROM cell_snaps), "
+        "(SELECT count(*) FROM facility_snaps WHERE NOT on_network), "
+        "(SELECT count(DISTINCT category) FROM cell_access)").fetchone()
+    meta = dict(con.execute("SELECT key, value FROM meta WHERE key LIKE 'access_%'").fetchall())
+    items = ["network_nodes", "network_edges", "network_km", "network_components", "network_islands",
+             "cells_off_network", "cells_snapped", "facilities_off_network", "access_categories"]
+    rows = [(item, f"{value:,.1f}" if item == "network_km" else f"{value:,}") for item, value in zip(items, network)]
+    rows += [(key, meta[key]) for key in ("access_computed_at", "access_bound_m", "access_speed_m_per_min")
+             if key in meta]
+    return pd.DataFrame(rows, columns=["item", "value"]).astype(object)
