@@ -20,7 +20,7 @@ from grid.settings import Settings
 from grid.standards import circle_rules
 
 __all__ = ["ALL_REQUIRED", "GROUPS", "circle_thresholds", "cell_coverage", "coverage_summary", "summarise_coverage",
-           "all_required_cells"]
+           "all_required_cells", "required_categories"]
 
 ALL_REQUIRED = "all_required"
 """Pseudo-category: residents reaching every required (must) category of the circle."""
@@ -68,12 +68,23 @@ def cell_coverage(con: duckdb.DuckDBPyConnection, rules: pd.DataFrame) -> pd.Dat
         con.unregister("_rules")
 
 
+def _combine(rules: pd.DataFrame) -> str:
+    return str(rules["combine"].iloc[0]) if "combine" in rules and len(rules) else "each"
+
+
+def required_categories(rules: pd.DataFrame) -> list[str]:
+    """The categories a circle's ``all_required`` combines: its must rows (``combine = each``
+    circles that have any), else all its categories (also for ``combine = any``)."""
+    must = rules["requirement"].fillna("") == "must"
+    use = rules if _combine(rules) == "any" or not must.any() else rules[must]
+    return list(dict.fromkeys(use["category"].tolist()))
+
+
 def all_required_cells(cells: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
-    """Residents reached by the circle as a whole: every required category (``combine = each``;
-    the must rows where the circle has any, else all its rows) or any one (``combine = any``)."""
-    combine = str(rules["combine"].iloc[0]) if "combine" in rules and len(rules) else "each"
-    required = cells["requirement"].fillna("") == "must"
-    use = cells if combine == "any" or not required.any() else cells[required]
+    """Residents reached by the circle as a whole: every one of :func:`required_categories`
+    (``combine = each``) or any one (``combine = any``)."""
+    combine = _combine(rules)
+    use = cells[cells["category"].isin(required_categories(rules))]
     keys = ["community_id", "name", "subdistrict", "h3", "population", "population_65plus"]
     merged = use.groupby(keys, as_index=False, dropna=False).agg(
         covered=("covered", "any" if combine == "any" else "all"))
@@ -91,8 +102,6 @@ def coverage_summary(con: duckdb.DuckDBPyConnection, settings: Settings, *, circ
     Includes the pseudo-category ``all_required``: residents the circle reaches as a
     whole (every required category, or any one for circles with ``combine = any``).
     """
-    if by not in GROUPS:
-        raise InputError(f"by={by!r}; choose one of {list(GROUPS)}")
     rules = circle_thresholds(settings, circle_id, profile=profile, categories=categories)
     return summarise_coverage(cell_coverage(con, rules), rules, by=by)
 

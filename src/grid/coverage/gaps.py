@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from grid.coverage.coverage import ALL_REQUIRED, all_required_cells, cell_coverage, circle_thresholds
-from grid.h3index import cells_to_outline, contiguous_groups
+from grid.h3index import cells_to_outline, dissolve_cells
 from grid.settings import Settings
 
 __all__ = ["coverage_to_gaps", "gap_cells", "gap_areas", "service_areas"]
@@ -54,15 +54,17 @@ def _joined_ids(cells: pd.DataFrame) -> pd.Series:
     return pd.concat([single, several])
 
 
+def _joined(ids: pd.Series) -> str:
+    return ",".join(sorted(set(",".join(ids).split(",")) - {""}))
+
+
 def gap_areas(gaps: pd.DataFrame) -> gpd.GeoDataFrame:
     """Merge edge-contiguous gap cells into areas ranked by residents (rank 1 = most people affected)."""
-    labels = contiguous_groups(gaps["h3"].to_numpy(np.uint64))
-    frame = gaps.assign(area=labels)
-    areas = frame.groupby("area").agg(cells=("h3", "size"), population=("population", "sum"),
-                                      max_distance_m=("distance_m", "max"),
-                                      community_ids=("community_ids", lambda s: ",".join(sorted(set(",".join(s).split(",")) - {""}))))
-    outlines = [cells_to_outline(frame.loc[frame["area"] == a, "h3"].to_numpy(np.uint64)) for a in areas.index]
-    areas = gpd.GeoDataFrame(areas.reset_index(drop=True), geometry=outlines, crs="EPSG:4326")
+    polygons, area = dissolve_cells(gaps["h3"].to_numpy(np.uint64))
+    areas = gaps.assign(area=area).groupby("area").agg(
+        cells=("h3", "size"), population=("population", "sum"), max_distance_m=("distance_m", "max"),
+        community_ids=("community_ids", _joined))
+    areas = gpd.GeoDataFrame(areas.reset_index(drop=True), geometry=polygons[areas.index.to_numpy()], crs="EPSG:4326")
     areas = areas.sort_values(["population", "cells"], ascending=False).reset_index(drop=True)
     areas.insert(0, "rank", np.arange(1, len(areas) + 1))
     return areas

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from grid.h3index import cells_to_lonlat, cells_to_polygons
+from grid.h3index import cells_to_polygons, dissolve_cells
 from grid.maps.basemaps import wgs84_to_basemap
 
 __all__ = [
@@ -172,16 +172,9 @@ def outline_cells(h3: np.ndarray, weights: np.ndarray | None = None) -> tuple[np
     (numpy.ndarray, numpy.ndarray)
         Polygons (holes kept) and the total weight of the cells whose centre lies in each.
     """
-    h3 = np.asarray(h3, dtype=np.uint64)
-    if h3.size == 0:
-        return np.array([], dtype=object), np.array([], dtype=np.float64)
-    # Cells of one resolution tile the plane with identical shared vertices: a valid
-    # coverage, whose union is far faster than a general union (or h3o's link_cells).
-    polygons = shapely.get_parts(shapely.coverage_union_all(cells_to_polygons(np.unique(h3))))
-    lon, lat = cells_to_lonlat(h3)
-    cell, polygon = shapely.STRtree(polygons).query(shapely.points(lon, lat), predicate="within")
-    weights = np.ones(len(h3)) if weights is None else np.nan_to_num(np.asarray(weights, dtype=np.float64))
-    return polygons, np.bincount(polygon, weights=weights[cell], minlength=len(polygons))
+    polygons, area = dissolve_cells(h3)
+    weights = np.ones(len(area)) if weights is None else np.nan_to_num(np.asarray(weights, dtype=np.float64))
+    return polygons, np.bincount(area, weights=weights, minlength=len(polygons)).astype(np.float64)
 
 
 def geometries_feature_collection(geoms: np.ndarray, properties: dict[str, np.ndarray] | None = None, *,

@@ -17,7 +17,8 @@ import pandas as pd
 import shapely
 
 from grid.coverage import (ALL_REQUIRED, LEVEL_CIRCLES, all_required_cells, cell_coverage, circle_thresholds,
-                           community_compliance, compliance_overview, coverage_to_gaps, summarise_coverage)
+                           community_compliance, compliance_overview, coverage_to_gaps, required_categories,
+                           summarise_coverage)
 from grid.errors import InputError
 from grid.queries.options import list_facilities
 from grid.settings import Settings
@@ -96,18 +97,11 @@ def _view_rules(settings: Settings, circle_id: str, category: str, profile: str)
     return chosen.reset_index(drop=True)
 
 
-def _required_categories(rules: pd.DataFrame) -> list[str]:
-    """The categories :func:`all_required_cells` combines: the must rows (``combine = each`` circles), else all."""
-    must = rules["requirement"].fillna("") == "must"
-    use = rules if rules["combine"].iloc[0] == "any" or not must.any() else rules[must]
-    return list(dict.fromkeys(use["category"].tolist()))
-
-
 def _map_cells(cells: pd.DataFrame, required: pd.DataFrame, rules: pd.DataFrame, category: str,
                speed: float) -> pd.DataFrame:
     """One row per h3: residents, the distance to colour by, covered (``required``: :func:`all_required_cells`)."""
     if category == ALL_REQUIRED:
-        use = cells[cells["category"].isin(_required_categories(rules))]
+        use = cells[cells["category"].isin(required_categories(rules))]
         grouped = use.groupby("h3")["distance_m"]
         # each: the slowest required category decides (unreached anywhere -> unreached); any: the quickest
         if rules["combine"].iloc[0] == "any":
@@ -151,7 +145,7 @@ def coverage_view(con: duckdb.DuckDBPyConnection, settings: Settings, *, circle_
     speed = speed_m_per_min(settings, profile)
     map_cells = _map_cells(cells, required, rules, category, speed)
     map_cells["in_gap"] = map_cells["h3"].isin(gaps["h3"].to_numpy(np.uint64))
-    categories = tuple(_required_categories(rules)) if category == ALL_REQUIRED else (category,)
+    categories = tuple(required_categories(rules)) if category == ALL_REQUIRED else (category,)
     facilities = list_facilities(con, categories=list(categories))
     missing = tuple(c for c in categories if c not in set(facilities["category"]))
     threshold = float(rules["threshold_m"].iloc[0]) if category != ALL_REQUIRED else float("nan")
