@@ -52,6 +52,8 @@ m3.metric(t("fully_compliant", lang), f"{view.fully_compliant} / {len(view.commu
           help=t("fully_compliant_help", lang, level=level))
 st.caption(t("coverage_caption", lang, threshold=f"{view.threshold_m:,.0f} m" if category != ALL_REQUIRED
              else t("each_threshold", lang), speed=f"{view.speed_m_per_min:.1f}"))
+if category == ALL_REQUIRED:
+    st.caption(t("all_required_note", lang, n=len(view.categories)))
 
 table = view.communities  # least covered first
 chosen_rows = st.session_state.get("coverage_table", {}).get("selection", {}).get("rows", [])

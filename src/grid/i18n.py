@@ -93,6 +93,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "coverage_caption": ("步行距离沿街道计算；阈值 {threshold}；步速 {speed} 米/分钟。颜色为到最近设施的步行分钟数，红框为缺口。",
                          "Walking distances along streets; threshold {threshold}; speed {speed} m/min. Colour: walking "
                          "minutes to the nearest facility; red outlines: gaps."),
+    "all_required_note": ("「全部必配设施」：居民要在各自半径内走到本生活圈全部 {n} 类必配设施才算覆盖（地图颜色取最慢的一类），"
+                          "所以比例通常远低于单一类别；在“设施类别”中选一类可看该类的分布。",
+                          "\"All required\": residents count as covered only if they reach every one of the circle's {n} "
+                          "required categories within its radius (the map shows the slowest one), so the share is "
+                          "usually far below any single category; choose one category to see its pattern."),
     "each_threshold": ("各类别按各自半径", "each category at its own radius"),
     "zoom_to": ("地图定位到社区", "Zoom the map to a community"),
     "whole_city": ("全市", "whole city"),
