@@ -1,4 +1,5 @@
-"""Streamlit entry point: language switch and page router. Pages live in app_pages/."""
+"""Streamlit entry point: language switch, login and the pages the user's role allows.
+Pages live in app_pages/."""
 
 import streamlit as st
 
@@ -9,12 +10,18 @@ st.set_page_config(page_title="grid", layout="wide")
 lang = st.sidebar.radio(t("language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
 if c.synthetic():
     st.sidebar.warning(t("synthetic_banner", lang), icon="🧪")
-c.warm_engine()  # the what-if engine, built in the background once per database file
-pages = [
-    st.Page("app_pages/home.py", title=t("home", lang), url_path="home", default=True),
-    st.Page("app_pages/coverage.py", title=t("coverage", lang), url_path="coverage"),
-    st.Page("app_pages/community.py", title=t("community", lang), url_path="community"),
-    st.Page("app_pages/whatif.py", title=t("whatif", lang), url_path="whatif"),
-    st.Page("app_pages/data.py", title=t("data", lang), url_path="data"),
-]
+who = c.viewer()
+if who is not None:
+    st.sidebar.caption(t("logged_in_as", lang, name=who.display_name or who.username, role=c.role_label(who.role)))
+    st.sidebar.button(t("logout", lang), key="logout", on_click=c.log_out)
+allowed = c.allowed_pages(who)
+if not allowed:
+    pages = [st.Page("app_pages/login.py", title=t("login", lang), url_path="login", default=True)]
+else:
+    if "whatif" in allowed:
+        c.warm_engine()  # the what-if engine, built in the background once per database file
+    titles = {"home": "home", "complaints": "complaints_page"}
+    first = "my_grid" if "my_grid" in allowed else "home" if "home" in allowed else allowed[0]
+    pages = [st.Page(c.PAGE_FILES[key], title=t(titles.get(key, key), lang), url_path=key, default=key == first)
+             for key in allowed]
 st.navigation(pages).run()

@@ -13,6 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from grid import queries
+from grid.governance.access import AccessError, Viewer, authenticate, viewer_for
+from grid.queries import complaint_analysis as qa
+from grid.queries import complaints as qc
+from grid.queries import workload as qw
 from grid.accessibility.compute import cached_engine
 from grid.coverage import ALL_REQUIRED
 from grid.i18n import t
@@ -208,3 +212,180 @@ def download_buttons(label: str, items: list[tuple[str, Callable[[], bytes | str
     for column, (key, data, file_name, mime) in zip(columns[1:], items):
         column.download_button(t(key, lang()), data, file_name=file_name, mime=mime, key=key, on_click="ignore",
                                width="stretch")
+
+
+# ----------------------------------------------------------------------------- users and access
+
+PAGE_FILES = {"home": "app_pages/home.py", "coverage": "app_pages/coverage.py", "community": "app_pages/community.py",
+              "whatif": "app_pages/whatif.py", "data": "app_pages/data.py", "my_grid": "app_pages/my_grid.py",
+              "complaints": "app_pages/complaints.py", "workload": "app_pages/workload.py"}
+OPEN_PAGES = ("home", "coverage", "community", "whatif", "data")
+"""Pages of a database without users (no personal data on them)."""
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _has_users(version: Version) -> bool:
+    return len(queries.list_users(connection())) > 0
+
+
+def users_exist() -> bool:
+    """True when the database has users: then everyone logs in and sees what their role allows."""
+    version = db_version()
+    return version is not None and _has_users(version)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def demo_logins(version: Version) -> pd.DataFrame:
+    return queries.demo_logins(connection())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _viewer(version: Version, username: str) -> Viewer | None:
+    try:
+        return viewer_for(connection(), username)
+    except AccessError:
+        return None
+
+
+def viewer() -> Viewer | None:
+    """The logged-in user's :class:`Viewer` (rebuilt when the database changes), or None."""
+    username = st.session_state.get("username")
+    version = db_version()
+    if not username or version is None:
+        return None
+    return _viewer(version, username)
+
+
+def log_in(username: str, password: str) -> bool:
+    """Check the password (argon2id) and remember the user in this session; False when wrong."""
+    con = connection()
+    found = con is not None and authenticate(con, username, password) is not None
+    if found:
+        st.session_state["username"] = username
+    return found
+
+
+def log_in_demo(username: str) -> None:
+    """One-click login of a demo user: only for demo users of a synthetic (demo) database."""
+    version = db_version()
+    listed = demo_logins(version) if version is not None else pd.DataFrame(columns=["username"])
+    if synthetic() and username in set(listed["username"]):
+        st.session_state["username"] = username
+
+
+def log_out() -> None:
+    st.session_state.pop("username", None)
+
+
+def allowed_pages(who: Viewer | None) -> list[str]:
+    """Page keys to offer: the role's pages, or the open pages of a database without users."""
+    if who is None:
+        return [] if users_exist() else list(OPEN_PAGES)
+    return [p for p in PAGE_FILES if p in who.pages]
+
+
+def require_page(page: str) -> Viewer:
+    """The viewer, or stop with a message when no one is logged in or the role may not open ``page``."""
+    who = viewer()
+    if who is None:
+        st.info(t("login_intro", lang()))
+        st.stop()
+    if page not in who.pages:
+        st.error(t("not_allowed", lang(), role=t(f"role_{who.role}", lang())))
+        st.stop()
+    return who
+
+
+def role_label(role: str, language: str | None = None) -> str:
+    return t(f"role_{role}", language or lang())
+
+
+# ----------------------------------------------------------------------------- governance queries (cached)
+# Keyed by the viewer too: a cached result never crosses from one user's access rules to another's.
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def complaints_for(version: Version, who: Viewer, flt: qc.ComplaintFilter) -> pd.DataFrame:
+    return qc.visible_complaints(connection(), who, flt)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def work_list(version: Version, who: Viewer, flt: qc.ComplaintFilter) -> pd.DataFrame:
+    return qc.work_list(connection(), who, flt)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def as_of(version: Version) -> pd.Timestamp:
+    return qc.complaints_as_of(connection())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def grids_of(version: Version, who: Viewer):  # noqa: ANN201 - GeoDataFrame
+    return qw.visible_grids(connection(), who)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def grid_cells_of(version: Version, who: Viewer) -> pd.DataFrame:
+    return qw.grid_cells_of(connection(), who)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def rates(version: Version, config: Settings, who: Viewer, by: tuple[str, ...], flt: qc.ComplaintFilter) -> pd.DataFrame:
+    return qw.rates(connection(), config, who, by=list(by), flt=flt)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def workload(version: Version, config: Settings, who: Viewer, months: int) -> pd.DataFrame:
+    return qw.workload(connection(), config, who, months=months)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def redraw(version: Version, who: Viewer, months: int, complaint_weight: float) -> qw.RedrawView:
+    return qw.redraw_view(connection(), who, months=months, complaint_weight=complaint_weight)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def trends(version: Version, who: Viewer, by: str, flt: qc.ComplaintFilter) -> pd.DataFrame:
+    return qc.complaint_trends(connection(), who, by=by, flt=flt)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def by_area(version: Version, who: Viewer, area: str, flt: qc.ComplaintFilter) -> pd.DataFrame:
+    return qc.complaints_by_area(connection(), who, area=area, flt=flt)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def hotspots(version: Version, who: Viewer, flt: qc.ComplaintFilter) -> pd.DataFrame:
+    return qa.hotspot_cells(connection(), who, flt)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def repeats(version: Version, who: Viewer, flt: qc.ComplaintFilter, window_days: int, min_count: int) -> pd.DataFrame:
+    return qa.repeat_complaints(connection(), who, flt, window_days=window_days, min_count=min_count)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def gap_overlay(version: Version, config: Settings, who: Viewer, complaint_category: str, facility_category: str,
+                circle_id: str, per: str) -> qa.GapOverlay:
+    return qa.complaints_over_gaps(connection(), config, who, complaint_category=complaint_category,
+                                   facility_category=facility_category, circle_id=circle_id, per=per)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _vocabulary(config: Settings, kind: str, language: str) -> dict[str, str]:
+    names = queries.complaint_vocabulary(config, kind)
+    return names["name_en" if language == "en" else "name_zh"].to_dict()
+
+
+def vocabulary(kind: str, language: str | None = None) -> dict[str, str]:
+    """Names of complaint categories, statuses, request types, urgencies or channels by id."""
+    return _vocabulary(settings(), kind, language or lang())
+
+
+def local_time(values: pd.Series) -> pd.Series:
+    """UTC timestamps as local 'YYYY-MM-DD HH:MM' text (the settings' time zone)."""
+    return values.dt.tz_convert(settings().default_timezone).dt.strftime("%Y-%m-%d %H:%M")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def timeline(version: Version, who: Viewer, complaint_id: str) -> pd.DataFrame:
+    return qc.complaint_timeline(connection(), who, complaint_id)

@@ -14,12 +14,15 @@ counts = queries.table_counts(con)
 loaded = counts.set_index("table")["rows"]
 if loaded[["communities", "facilities", "complaints", "grids"]].sum() == 0:
     st.info(t("empty_database", lang))
+if not c.users_exist():
+    st.caption(t("no_users", lang))
 cols = st.columns(2)
 cols[0].metric(t("schema_version", lang), summary.get("schema_version", "?"))
 cols[1].metric(t("h3_res", lang), summary.get("h3_res", "?"))
-for page, key in (("app_pages/coverage.py", "coverage"), ("app_pages/community.py", "community"),
-                  ("app_pages/whatif.py", "whatif")):
-    st.page_link(page, label=f"{t(key, lang)}: {t(f'{key}_intro', lang)}")
+allowed = c.allowed_pages(c.viewer())
+for key in ("coverage", "community", "whatif"):
+    if key in allowed:
+        st.page_link(c.PAGE_FILES[key], label=f"{t(key, lang)}: {t(f'{key}_intro', lang)}")
 st.subheader(t("tables", lang))
 st.dataframe(counts.rename(columns={"table": t("table", lang), "rows": t("rows", lang)}),
              hide_index=True, key="table_counts")

@@ -77,8 +77,10 @@ def _download(at: AppTest, key: str, managers: list[MediaFileManager]) -> bytes:
     return managers[-1].read_file(url.rsplit("/", 1)[1]).content
 
 
-def _page(page: str, *, lang: str = "zh") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
+def _page(page: str, *, lang: str = "zh", user: str = "demo_admin") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["username"] = user  # the demo database has users: everyone logs in
+    at.run()
     if lang == "en":
         at.sidebar.radio(key="lang").set_value("en").run()
     at.switch_page(f"app_pages/{page}.py").run()

@@ -30,7 +30,7 @@ def _facilities_csv(tmp_path):
 def test_help_reads_well() -> None:
     out = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "grid"), "ingest", "--help"],
                          capture_output=True, text=True, timeout=60).stdout
-    assert "boundaries, grids, facilities, complaints or landuse" in out and "gcj02" in out and "--mapping" in out
+    assert "boundaries, grids, facilities, complaints, landuse or managers" in out and "gcj02" in out and "--mapping" in out
 
 
 def test_ingest_reports_counts_and_quarantine(tmp_path) -> None:

@@ -20,6 +20,7 @@ KIND_HELP = {
     "facilities": "service facilities / POIs (points)",
     "complaints": "12345 records (工单)",
     "landuse": "land-use parcels or buildings (residential ones weight population over cells)",
+    "managers": "grid-manager roster (网格员花名册), CSV/XLSX: id, name, phone, grid id(s)",
     "network": "street network for walking: OSM .osm.pbf/.osm, or a line layer (replaces the stored one)",
 }
 
@@ -105,6 +106,9 @@ def _print_report(report: object) -> None:
     for label, value in extras.items():
         if value:
             click.echo(f"  {label}: {value:,}")
+    if r.routing:
+        click.echo(f"  complaints routed {r.rows_routed:,}, unrouted {r.rows_unrouted:,} "
+                   f"(see them with: grid complaints unrouted)")
     for code, count in r.reasons.items():
         click.echo(f"  rejected for {code}: {count:,}")
     for note in r.notes:
@@ -125,12 +129,18 @@ def _print_report(report: object) -> None:
 @click.option("--study-area", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Polygon file: reject points outside it (default: the study area stored in the database).")
 @click.option("--source", "source_label", help="Label of the data source stored with every row (default: the mapping name).")
+@click.option("--as-of", "as_of", type=click.DateTime(), default=None,
+              help="complaints: the time the records describe (local time; default their latest timestamp).")
 @click.option("--force", is_flag=True, help="Load again even if this file was loaded with the same options.")
 @click.pass_context
 def ingest(ctx: click.Context, kind: str, file: Path, mapping: str | None, crs: str | None, layer: str | None,
            encoding: str | None, sheet: str | None, study_area: Path | None, source_label: str | None,
-           force: bool) -> None:
-    """Load FILE as KIND: boundaries, grids, facilities, complaints or landuse.
+           as_of: object, force: bool) -> None:
+    """Load FILE as KIND: boundaries, grids, facilities, complaints, landuse or managers.
+
+    \b
+    Loads of boundaries, grids, managers and complaints route every complaint again
+    (point -> H3 cell -> grid -> manager, community, sub-district; else by address text).
 
     \b
     Formats: GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, CSV (UTF-8, UTF-8-BOM, GBK) and XLSX,
@@ -161,7 +171,7 @@ def ingest(ctx: click.Context, kind: str, file: Path, mapping: str | None, crs: 
         else:
             report = ingest_file(kind, file, settings=_settings(ctx), mapping=mapping, crs=crs, layer=layer,
                                  encoding=encoding, sheet=sheet, study_area=study_area, source=source_label,
-                                 force=force, progress=progress)
+                                 as_of=_local_time(as_of, _settings(ctx)), force=force, progress=progress)
     if kind == "network":
         click.echo("\n".join(report.lines()))
     else:
@@ -409,6 +419,22 @@ def demo(ctx: click.Context, db_path: Path | None, seed: int | None, scale: floa
 
         result = build_demo(settings, spec=spec, out_dir=out_dir, load=not files_only, progress=progress)
     _print_demo(result, settings, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _register_governance() -> None:
+    from grid.cli_governance import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+_register_governance()
+
+
+def _local_time(value: object, settings: Settings) -> object:
+    import pandas as pd
+
+    return None if value is None else pd.Timestamp(value, tz=settings.default_timezone)
 
 
 def main() -> None:

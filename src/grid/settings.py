@@ -50,6 +50,13 @@ class Settings:
         "fails" below the second share (project policy; the standard sets no share).
     standards_region : region whose local community standards apply (``GRID_REGION``),
         matching the ``region`` column of ``geodata/standards/community_standards.csv``.
+    grid_target_households, grid_min_households, grid_max_households : households per
+        generated grid (``grid grids generate``): target and bounds. The national
+        standard fixes no number; 300-500 is project policy (practice: 160-255 per grid
+        in one community, ~940 people per grid in Yueyang; domain.md §6).
+    sla_prefer_source_due : when a complaint record carries its own deadline
+        (办理时限, which includes extensions and re-opened orders), use it as ``due_at``;
+        the rule-based deadline is kept beside it either way.
     """
 
     db_path: Path = PROJECT_ROOT / "geodata" / "grid.duckdb"
@@ -64,6 +71,10 @@ class Settings:
     compliance_pass_share: float = 0.95
     compliance_fail_share: float = 0.5
     standards_region: str = "湖北/Hubei"
+    grid_target_households: int = 400
+    grid_min_households: int = 300
+    grid_max_households: int = 500
+    sla_prefer_source_due: bool = True
 
     @property
     def mappings_dir(self) -> Path:
@@ -81,6 +92,11 @@ class Settings:
         return self.geodata_dir / "standards"
 
     @property
+    def governance_dir(self) -> Path:
+        """Folder of the working-day calendar, SLA rules, satisfaction values and roles."""
+        return self.geodata_dir / "governance"
+
+    @property
     def demo_dir(self) -> Path:
         """Folder the demo city's source files are written to (git-ignored)."""
         return self.geodata_dir / "demo"
@@ -94,6 +110,9 @@ _ENV = {
     "default_timezone": ("GRID_TIMEZONE", str),
     "max_snap_m": ("GRID_MAX_SNAP_M", float),
     "standards_region": ("GRID_REGION", str),
+    "grid_target_households": ("GRID_TARGET_HOUSEHOLDS", int),
+    "grid_min_households": ("GRID_MIN_HOUSEHOLDS", int),
+    "grid_max_households": ("GRID_MAX_HOUSEHOLDS", int),
 }
 
 
@@ -114,4 +133,8 @@ def get_settings(**overrides: object) -> Settings:
     settings = Settings(**values)  # type: ignore[arg-type]
     if not 0 <= settings.h3_res <= 15:
         raise ConfigError(f"h3_res={settings.h3_res} is outside 0..15; use 10 (about 15,000 m2 per cell)")
+    if not 0 < settings.grid_min_households <= settings.grid_target_households <= settings.grid_max_households:
+        raise ConfigError(f"grid households min {settings.grid_min_households}, target "
+                          f"{settings.grid_target_households}, max {settings.grid_max_households} must satisfy "
+                          "0 < min <= target <= max; fix GRID_MIN/TARGET/MAX_HOUSEHOLDS")
     return settings

@@ -80,6 +80,6 @@ def build_demo(settings: Settings, *, spec: DemoSpec = DemoSpec(), out_dir: Path
     started = time.perf_counter()
     files = generate_demo(Path(out_dir or settings.demo_dir), settings=settings, spec=spec, progress=progress)
     generated = time.perf_counter()
-    loaded = load_demo(files, settings=settings, progress=progress) if load else None
+    loaded = load_demo(files, settings=settings, as_of=spec.as_of, progress=progress) if load else None
     return DemoResult(files=files, load=loaded, generate_s=generated - started,
                       load_s=time.perf_counter() - generated)

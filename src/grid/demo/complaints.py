@@ -28,20 +28,19 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from grid.demo.names import mobile_numbers, person_names
+from grid.governance.calendar import CALENDAR_FILE, WorkCalendar, add_working_days, read_calendar
+from grid.settings import get_settings
 
-__all__ = ["COMPLAINTS_PER_SCALE", "HOLIDAYS", "CATEGORY_WEIGHTS", "Place", "building_features", "make_complaints"]
+__all__ = ["COMPLAINTS_PER_SCALE", "CATEGORY_WEIGHTS", "Place", "building_features", "make_complaints"]
 
 COMPLAINTS_PER_SCALE = 50_000
 """Records per year in the default district (scale 1)."""
 
-HOLIDAYS = np.array([
-    "2025-01-01", "2025-01-28", "2025-01-29", "2025-01-30", "2025-01-31", "2025-02-03", "2025-02-04",
-    "2025-04-04", "2025-05-01", "2025-05-02", "2025-05-05", "2025-06-02", "2025-10-01", "2025-10-02",
-    "2025-10-03", "2025-10-06", "2025-10-07", "2025-10-08", "2026-01-01", "2026-01-02", "2026-02-16",
-    "2026-02-17", "2026-02-18", "2026-02-19", "2026-02-20", "2026-02-23", "2026-04-06", "2026-05-01",
-    "2026-05-04", "2026-05-05", "2026-06-19", "2026-09-25", "2026-10-01", "2026-10-02", "2026-10-05",
-    "2026-10-06", "2026-10-07"], dtype="datetime64[D]")
-"""Approximate mainland public holidays on weekdays (2025-2026); make-up working weekends are ignored."""
+
+def _calendar() -> WorkCalendar:
+    """The official working-day calendar shipped in ``geodata/governance`` (with 调休 makeup days)."""
+    return read_calendar(get_settings().governance_dir / CALENDAR_FILE)
+
 
 _MONTH_VOLUME = np.array([0.92, 0.78, 0.95, 0.98, 1.02, 1.12, 1.25, 1.22, 1.02, 0.95, 0.95, 0.94])
 _WEEKDAY_VOLUME = np.array([1.0, 1.0, 0.98, 0.98, 0.96, 0.78, 0.72])
@@ -154,7 +153,7 @@ def _sample_days(rng: np.random.Generator, n: int, as_of: date) -> np.ndarray:
     days = end - np.arange(365, 0, -1)
     month = days.astype("datetime64[M]").astype(np.int64) % 12
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
-    weight = _MONTH_VOLUME[month] * _WEEKDAY_VOLUME[weekday] * np.where(np.isin(days, HOLIDAYS), _HOLIDAY_VOLUME, 1)
+    weight = _MONTH_VOLUME[month] * _WEEKDAY_VOLUME[weekday] * np.where(np.isin(days, _calendar().holidays), _HOLIDAY_VOLUME, 1)
     return np.sort(rng.choice(days, size=n, p=weight / weight.sum()))
 
 
@@ -326,10 +325,11 @@ def _channel(category: str) -> np.ndarray:
 
 
 def _business_due(received: np.ndarray, working_days: np.ndarray) -> np.ndarray:
-    """``received`` plus whole working days (weekends and :data:`HOLIDAYS` skipped), same time of day."""
+    """End (23:59:59) of the n-th working day after the day of ``received`` (local times), on the
+    official calendar with its makeup working days: the rule ``grid`` applies to 12345 time limits."""
     day = received.astype("datetime64[D]")
-    due_day = np.busday_offset(day, working_days, roll="forward", holidays=HOLIDAYS)
-    return due_day.astype("datetime64[s]") + (received - day.astype("datetime64[s]"))
+    due_day = add_working_days(_calendar(), day, working_days)
+    return due_day.astype("datetime64[s]") + np.timedelta64(86399, "s")
 
 
 def _lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> np.ndarray:

@@ -32,6 +32,7 @@ from grid.store import load_spatial, open_reader, write_session
 from grid.store.loads import (begin_load, find_previous_load, finish_load, get_meta, set_meta, upsert,
                               write_notes, write_quarantine)
 from grid.ingest.network import NetworkLoadReport, ingest_network
+from grid.governance.refresh import refresh_governance, refresh_manager_grids
 
 __all__ = ["LoadReport", "ingest_file", "file_sha256", "read_study_area", "set_study_area", "KINDS",
            "NetworkLoadReport", "ingest_network"]
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 
-_PII_FIELDS = ("complainant_name", "complainant_phone")
+_PII_FIELDS = ("complainant_name", "complainant_phone", "phone")
 
 
 @dataclass
@@ -60,6 +61,9 @@ class LoadReport:
     rows_unmapped: int = 0
     rows_repaired: int = 0
     rows_without_location: int = 0
+    rows_routed: int = 0
+    rows_unrouted: int = 0
+    routing: dict[str, int] = field(default_factory=dict)
     source_crs: str = ""
     encoding: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
@@ -150,7 +154,7 @@ def _reason_counts(codes: pd.Series) -> dict[str, int]:
 def _context(kind: str, mapping: Mapping, table: SourceTable, mapped: pd.DataFrame, *, crs: str | None,
              res: int, facts: _DbFacts, settings: Settings, study_area: Path | None, source: str) -> Context:
     key = None
-    if kind == "complaints" and any(f in mapped for f in _PII_FIELDS):
+    if kind in ("complaints", "managers") and any(f in mapped for f in _PII_FIELDS):
         key = privacy.load_or_create_key(settings.hash_key_path)
         if facts.key_id and facts.key_id != privacy.key_id(key):
             raise ConfigError(
@@ -166,8 +170,31 @@ def _context(kind: str, mapping: Mapping, table: SourceTable, mapped: pd.DataFra
                    source=source, study_area=area, study_area_name=name, hash_key=key)
 
 
+_ROUTING_KINDS = ("boundaries", "grids", "complaints", "managers")
+
+
+def _refresh_governance(con: duckdb.DuckDBPyConnection, kind: str, settings: Settings, report: LoadReport,
+                        as_of: object) -> list[str]:
+    """Re-route complaints (and re-clock them after a complaints load); return notes for the load."""
+    counts = refresh_governance(con, settings, new_complaints=kind == "complaints",
+                                as_of=None if as_of is None else pd.Timestamp(as_of),
+                                sla=kind == "complaints")
+    total = sum(counts.routing[k] for k in ("routed_to_grid", "routed_to_community", "unrouted"))
+    report.routing = counts.routing
+    report.rows_routed = total - counts.routing["unrouted"]
+    report.rows_unrouted = counts.routing["unrouted"]
+    if not total:
+        return counts.notes
+    r = counts.routing
+    reasons = "; ".join(f"{why} ({n})" for why, n in counts.unrouted_reasons.items())
+    note = (f"complaints routed: {r['routed_to_grid']} to a grid ({r['without_manager']} of them without a manager), "
+            f"{r['routed_to_community']} to a community only ({r['routed_by_address']} by address text), "
+            f"{r['unrouted']} unrouted" + (f": {reasons}" if reasons else ""))
+    return [note, *counts.notes]
+
+
 def _write(kind: str, path: Path, sha: str, options: dict[str, object], ctx: Context, prepared: Prepared,
-           quarantine: pd.DataFrame, settings: Settings, report: LoadReport) -> LoadReport:
+           quarantine: pd.DataFrame, settings: Settings, report: LoadReport, as_of: object = None) -> LoadReport:
     with write_session(settings.db_path, h3_res=ctx.h3_res) as con:
         if ctx.hash_key is not None and get_meta(con, "hash_key_id") is None:
             set_meta(con, "hash_key_id", privacy.key_id(ctx.hash_key))
@@ -177,9 +204,13 @@ def _write(kind: str, path: Path, sha: str, options: dict[str, object], ctx: Con
         write_notes(con, load_id, _note_rows(prepared))
         counts, changed = upsert(con, kind, prepared.rows, load_id)
         spread = _refresh_derived(con, kind, prepared, changed, ctx.h3_res)
-        if spread:
-            report.notes.append(spread)
-            write_notes(con, load_id, pd.DataFrame({"row_number": [None], "record_id": [None], "note": [spread]}))
+        notes = [spread] if spread else []
+        if kind in _ROUTING_KINDS:
+            notes += _refresh_governance(con, kind, settings, report, as_of)
+        if notes:
+            report.notes.extend(notes)
+            write_notes(con, load_id, pd.DataFrame({"row_number": [None] * len(notes),
+                                                    "record_id": [None] * len(notes), "note": notes}))
         report.load_id, report.rows_inserted = load_id, counts.inserted
         report.rows_updated, report.rows_unchanged = counts.updated, counts.unchanged
         report.message = (f"{report.rows_ok} of {report.rows_in} rows loaded ({counts.inserted} new, "
@@ -200,6 +231,8 @@ def _refresh_derived(con: duckdb.DuckDBPyConnection, kind: str, prepared: Prepar
         communities, by_floor = refresh_all_communities(con, res)
     elif kind == "grids":
         refresh_grid_cells(con, prepared.rows, prepared.geometries, changed, res)
+    elif kind == "managers":
+        refresh_manager_grids(con)
     if not communities:
         return None
     return (f"population and households spread over H3 cells for {communities} communities: {by_floor} by "
@@ -217,12 +250,15 @@ def _counts(report: LoadReport) -> dict[str, int]:
 def ingest_file(kind: str, path: Path | str, *, settings: Settings | None = None, mapping: str | None = None,
                 crs: str | int | None = None, layer: str | None = None, encoding: str | None = None,
                 sheet: str | None = None, study_area: Path | None = None, source: str | None = None,
-                force: bool = False, progress: Progress | None = None) -> LoadReport:
-    """Load ``path`` as ``kind`` (boundaries, grids, facilities, complaints) into the database.
+                as_of: object = None, force: bool = False, progress: Progress | None = None) -> LoadReport:
+    """Load ``path`` as ``kind`` (boundaries, grids, facilities, complaints, landuse, managers).
 
     Returns a :class:`LoadReport`; rejected rows are in ``quarantine`` with their
     reasons. The same file with the same options is loaded once (status
-    'unchanged' afterwards) unless ``force``.
+    'unchanged' afterwards) unless ``force``. Loads of boundaries, grids,
+    complaints and managers re-route every complaint in the same transaction;
+    ``as_of`` (complaints) is the time the records describe, default their
+    latest timestamp.
     """
     settings = settings or get_settings()
     step = progress or (lambda _name: None)
@@ -236,7 +272,7 @@ def ingest_file(kind: str, path: Path | str, *, settings: Settings | None = None
     the_mapping = load_mapping(mapping, kind=kind, directory=settings.mappings_dir)
     options = {"mapping": the_mapping.name, "crs": None if crs is None else str(crs), "layer": layer,
                "encoding": encoding, "sheet": sheet, "study_area": str(study_area) if study_area else None,
-               "source": source}
+               "source": source, **({"as_of": str(as_of)} if as_of is not None else {})}
     facts = _db_facts(settings.db_path, kind, sha, _fingerprint(options))
     if facts.previous_load is not None and not force:
         return LoadReport(kind=kind, file_name=path.name, load_id=facts.previous_load, status="unchanged",
@@ -256,7 +292,7 @@ def ingest_file(kind: str, path: Path | str, *, settings: Settings | None = None
                         encoding=table.encoding, reasons=_reason_counts(quarantine["reason_codes"]),
                         notes=[n for _, _, n in prepared.notes], **prepared.counts)
     step("write")
-    report = _write(kind, path, sha, options, ctx, prepared, quarantine, settings, report)
+    report = _write(kind, path, sha, options, ctx, prepared, quarantine, settings, report, as_of)
     log.info("load %s of %s: %s", report.load_id, path.name, report.message)
     return report
 

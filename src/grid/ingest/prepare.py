@@ -206,6 +206,8 @@ def prepare_complaints(frame: pd.DataFrame, ctx: Context) -> Prepared:
     received = parse_timestamps(frame, "received_at", problems, timezone=tz, fmt=fmt, required=True)
     closed = parse_timestamps(frame, "closed_at", problems, timezone=tz, fmt=fmt)
     due = parse_timestamps(frame, "source_due_at", problems, timezone=tz, fmt=fmt)
+    responded = parse_timestamps(frame, "responded_at", problems, timezone=tz, fmt=fmt)
+    reopen_count = parse_numbers(frame, "reopen_count", problems, integer=True)
     before = closed < received
     problems.add(before, "closed_before_received", lambda m: "closed_at " + closed[m].astype(str)
                  + " is before received_at " + received[m].astype(str) + "; check both times and their time zone")
@@ -220,7 +222,8 @@ def prepare_complaints(frame: pd.DataFrame, ctx: Context) -> Prepared:
     h3 = points_to_cells(lon[keep], lat[keep], ctx.h3_res)
     prepared.rows = pd.DataFrame({
         "complaint_id": ids[keep], "received_at": received[keep], **vocab,
-        "closed_at": closed[keep], "source_due_at": due[keep],
+        "closed_at": closed[keep], "source_due_at": due[keep], "responded_at": responded[keep],
+        "reopen_count": reopen_count[keep].astype("Int64"),
         "satisfaction": text_field(frame, "satisfaction")[keep],
         "description": privacy.mask_free_text(text_field(frame, "description")[keep]),
         "address": text_field(frame, "address")[keep], "area_name": text_field(frame, "area_name")[keep],
@@ -313,8 +316,52 @@ def prepare_landuse(frame: pd.DataFrame, ctx: Context) -> Prepared:
     return prepared
 
 
+_GRID_LIST = r"[;,，；、\s]+"
+
+
+def _grid_lists(frame: pd.DataFrame, problems: Problems) -> pd.Series:
+    """Each row's grid ids (one manager may hold several grids), sorted and ';'-joined."""
+    raw = require_text(frame, "grid_id", problems)
+    parts = raw.fillna("").str.split(_GRID_LIST, regex=True)
+    return parts.map(lambda ids: ";".join(sorted({i for i in ids if i}))).astype("string").mask(raw.isna())
+
+
+def _note_shared_grids(prepared: Prepared, ids: pd.Series, grids: pd.Series) -> None:
+    """Note grids that the roster gives to more than one manager (routing picks the first manager id)."""
+    pairs = pd.DataFrame({"manager_id": ids, "grid_id": grids.str.split(";")}).explode("grid_id")
+    shared = pairs.groupby("grid_id")["manager_id"].agg(lambda m: sorted(set(m)))
+    for grid_id, managers in shared[shared.map(len) > 1].items():
+        prepared.notes.append((None, grid_id, f"grid {grid_id} is listed for {len(managers)} managers "
+                               f"({', '.join(managers)}); complaints there go to {managers[0]}; "
+                               "fix the roster if each grid should have one manager"))
+
+
+def prepare_managers(frame: pd.DataFrame, ctx: Context) -> Prepared:
+    """Grid-manager roster (网格员): id, name, grids held, phone masked and hashed."""
+    problems = Problems(frame.index)
+    prepared = Prepared(rows=pd.DataFrame(), problems=problems)
+    ids = require_text(frame, "manager_id", problems)
+    grids = _grid_lists(frame, problems)
+    problems.add(grids.fillna("x").eq(""), "missing_grid_id", "grid_id lists no grid; give the grid code(s) "
+                 "this manager is responsible for, separated by ';'")
+    check_duplicates(ids, ~problems.rejected(), problems, "manager_id")
+    keep = ~problems.rejected()
+    phone = text_field(frame, "phone")[keep]
+    if ctx.hash_key is None:
+        masked = hashed = pd.Series(pd.NA, index=phone.index, dtype="string")
+    else:
+        masked, hashed = privacy.protect_phones(phone, ctx.hash_key)
+    _note_shared_grids(prepared, ids[keep], grids[keep])
+    prepared.rows = pd.DataFrame({
+        "manager_id": ids[keep], "name": text_field(frame, "name")[keep], "phone_masked": masked,
+        "phone_hash": hashed, "grid_ids": grids[keep], "community_id": text_field(frame, "community_id")[keep],
+        "subdistrict": text_field(frame, "subdistrict")[keep], "source": ctx.source})
+    return prepared
+
+
 _PREPARERS = {"facilities": prepare_facilities, "complaints": prepare_complaints,
-              "boundaries": prepare_boundaries, "grids": prepare_grids, "landuse": prepare_landuse}
+              "boundaries": prepare_boundaries, "grids": prepare_grids, "landuse": prepare_landuse,
+              "managers": prepare_managers}
 
 
 def prepare(kind: str, frame: pd.DataFrame, ctx: Context) -> Prepared:

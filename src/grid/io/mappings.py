@@ -19,7 +19,7 @@ from grid.errors import MappingError
 
 __all__ = ["KINDS", "FIELDS", "REQUIRED", "Mapping", "load_mapping", "list_mappings", "apply_mapping"]
 
-KINDS = ("boundaries", "grids", "facilities", "complaints", "landuse")
+KINDS = ("boundaries", "grids", "facilities", "complaints", "landuse", "managers")
 
 # Our fields per kind. Location fields (lon/lat, location, wkt, geometry) are checked by validation.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -30,8 +30,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
                    "lon", "lat", "location", "wkt"),
     "complaints": ("complaint_id", "received_at", "request_type", "source_category", "urgency", "channel",
                    "status", "closed_at", "source_due_at", "satisfaction", "description", "address",
-                   "area_name", "lon", "lat", "location", "wkt", "complainant_name", "complainant_phone"),
+                   "area_name", "lon", "lat", "location", "wkt", "complainant_name", "complainant_phone",
+                   "responded_at", "reopen_count"),
     "landuse": ("landuse_id", "source_class", "floors", "wkt"),
+    "managers": ("manager_id", "name", "phone", "grid_id", "community_id", "subdistrict"),
 }
 
 # Fields that must have a column (or constant, or be derivable through id_from).
@@ -41,10 +43,12 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "facilities": ("facility_id", "name"),
     "complaints": ("complaint_id", "received_at"),
     "landuse": ("landuse_id", "source_class"),
+    "managers": ("manager_id", "grid_id"),
 }
 
 ID_FIELD = {"boundaries": "community_id", "grids": "grid_id", "facilities": "facility_id",
-            "complaints": "complaint_id", "landuse": "landuse_id"}
+            "complaints": "complaint_id", "landuse": "landuse_id",
+            "managers": "manager_id"}
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,14 @@ from grid.maps.cells import (UNREACHABLE_COLOUR, WALK_MIN_BREAKS, WALK_MIN_COLOU
                              cells_feature_collection, coarsen_to_fit, geometries_feature_collection, outline_cells,
                              walk_min_classes)
 from grid.maps.coverage import GAP_COLOUR, coverage_map
+from grid.maps.governance import COMPLAINT_COLOURS, COUNT_COLOURS, count_map, grid_map
 
 __all__ = [
     "BASEMAPS",
+    "COMPLAINT_COLOURS",
+    "COUNT_COLOURS",
+    "count_map",
+    "grid_map",
     "GAP_COLOUR",
     "LEAFLET_CSS_URL",
     "LEAFLET_DIR",

@@ -9,7 +9,7 @@ from grid.categories import read_table
 from grid.settings import Settings
 from grid.standards import read_circles, read_levels, read_speed_profiles
 
-__all__ = ["category_names", "level_names", "list_circles", "list_communities", "list_facilities", "list_profiles"]
+__all__ = ["category_names", "complaint_vocabulary", "level_names", "list_circles", "list_communities", "list_facilities", "list_profiles"]
 
 
 def list_circles(settings: Settings) -> pd.DataFrame:
@@ -36,6 +36,22 @@ def category_names(settings: Settings) -> pd.DataFrame:
     """Facility categories with their Chinese and English names, indexed by category."""
     table = read_table("facility_categories", settings.categories_dir)
     return table[["category", "name_zh", "name_en"]].astype(object).set_index("category")
+
+
+_VOCABULARIES = {"category": ("complaint_categories", "category"), "status": ("complaint_statuses", "status"),
+                 "request_type": ("request_types", "request_type"), "urgency": ("urgencies", "urgency"),
+                 "channel": ("channels", "channel")}
+
+
+def complaint_vocabulary(settings: Settings, kind: str) -> pd.DataFrame:
+    """Complaint categories, statuses, request types, urgencies or channels with name_zh, name_en,
+    indexed by id (categories also carry ``parent``)."""
+    if kind not in _VOCABULARIES:
+        raise ValueError(f"unknown vocabulary {kind!r}; use {sorted(_VOCABULARIES)}")
+    table, key = _VOCABULARIES[kind]
+    frame = read_table(table, settings.categories_dir)
+    columns = [key, "name_zh", "name_en"] + (["parent"] if kind == "category" else [])
+    return frame[columns].astype(object).set_index(key)
 
 
 def level_names(settings: Settings) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from grid.store.session import ensure_database, working_files, write_session
 __all__ = [
     "SCHEMA_VERSION", "TABLES", "check_version", "connect", "connect_memory", "ensure_database", "load_spatial",
     "migrate",
-    "open_reader", "schema_version", "spatial_extension_path", "working_files", "write_session",
+    "open_reader", "query_frame", "schema_version", "spatial_extension_path", "working_files", "write_session",
 ]
 
 
@@ -30,3 +30,17 @@ def open_reader(db_path: Path, *, spatial: bool = True) -> duckdb.DuckDBPyConnec
         con.close()
         raise
     return con
+
+
+def query_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> "pd.DataFrame":
+    """Run ``sql`` with ``params`` and return a pandas frame through Arrow.
+
+    Not DuckDB's ``.df()``: that warns under pandas 3.1 for time-zone-aware columns, and a
+    nullable UBIGINT (an H3 cell) would come back as float64, which rounds H3 ids; here it
+    stays ``UInt64``.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    table = con.execute(sql, params or []).to_arrow_table()
+    return table.to_pandas(types_mapper={pa.uint64(): pd.UInt64Dtype()}.get)

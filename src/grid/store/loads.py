@@ -50,7 +50,9 @@ TARGETS: dict[str, Target] = {
         "complaint_id", "received_at", "request_type", "category", "urgency", "channel", "status",
         "closed_at", "source_due_at", "satisfaction", "description", "address", "area_name", "lon", "lat",
         "h3", "complainant_masked", "complainant_hash", "phone_masked", "phone_hash",
-        "source_request_type", "source_category", "source_status", "source")),
+        "source_request_type", "source_category", "source_status", "responded_at", "reopen_count", "source")),
+    "managers": Target("managers", "manager_id", (
+        "manager_id", "name", "phone_masked", "phone_hash", "grid_ids", "community_id", "subdistrict", "source")),
     "landuse": Target("landuse", "landuse_id", (
         "landuse_id", "class", "source_class", "floors", "area_m2", "source", "geom")),
 }
@@ -104,7 +106,7 @@ def finish_load(con: duckdb.DuckDBPyConnection, load_id: int, counts: dict[str, 
     """Record the final counts and status of ``load_id``; return the status."""
     status = "loaded_with_rejects" if counts.get("rows_rejected") else "loaded"
     names = ("rows_in", "rows_ok", "rows_rejected", "rows_inserted", "rows_updated", "rows_unchanged",
-             "rows_unmapped", "rows_repaired", "rows_without_location")
+             "rows_unmapped", "rows_repaired", "rows_without_location", "rows_routed", "rows_unrouted")
     assignments = ", ".join(f"{n} = ?" for n in names)
     con.execute(f"UPDATE loads SET {assignments}, finished_at = ?, status = ?, message = ? WHERE load_id = ?",
                 [int(counts.get(n, 0)) for n in names] + [datetime.now(timezone.utc), status, message, load_id])

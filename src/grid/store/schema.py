@@ -20,7 +20,7 @@ __all__ = ["SCHEMA_VERSION", "TABLES", "create_schema", "migrate", "schema_versi
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _DDL_V1 = """
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
@@ -107,10 +107,46 @@ CREATE TABLE cell_access (
     facility_id VARCHAR, status VARCHAR NOT NULL, PRIMARY KEY (h3, category));
 """
 
+# Version 3: grid governance - manager roster with its grids, complaint routes and SLA clocks,
+# the working-day calendar and SLA rules in use, roles and users.
+_DDL_V3 = """
+ALTER TABLE loads ADD COLUMN rows_routed BIGINT;
+ALTER TABLE loads ADD COLUMN rows_unrouted BIGINT;
+ALTER TABLE complaints ADD COLUMN responded_at TIMESTAMPTZ;
+ALTER TABLE complaints ADD COLUMN reopen_count INTEGER;
+DROP TABLE managers;
+CREATE TABLE managers (
+    manager_id VARCHAR PRIMARY KEY, name VARCHAR, phone_masked VARCHAR, phone_hash VARCHAR,
+    grid_ids VARCHAR, community_id VARCHAR, subdistrict VARCHAR,
+    source VARCHAR NOT NULL, load_id INTEGER NOT NULL, row_hash VARCHAR NOT NULL);
+CREATE TABLE manager_grids (manager_id VARCHAR NOT NULL, grid_id VARCHAR NOT NULL, PRIMARY KEY (manager_id, grid_id));
+CREATE TABLE complaint_routes (
+    complaint_id VARCHAR PRIMARY KEY, h3 UBIGINT, grid_id VARCHAR, community_id VARCHAR, subdistrict VARCHAR,
+    manager_id VARCHAR, method VARCHAR NOT NULL, level VARCHAR NOT NULL, reason VARCHAR);
+CREATE TABLE calendar_days (
+    day DATE PRIMARY KEY, kind VARCHAR NOT NULL, holiday VARCHAR, name_zh VARCHAR, name_en VARCHAR,
+    verified BOOLEAN NOT NULL, source VARCHAR);
+CREATE TABLE sla_rules (
+    rule_id VARCHAR PRIMARY KEY, category VARCHAR NOT NULL, request_type VARCHAR NOT NULL, urgency VARCHAR NOT NULL,
+    response_limit DOUBLE NOT NULL, response_unit VARCHAR NOT NULL, completion_limit DOUBLE NOT NULL,
+    completion_unit VARCHAR NOT NULL, priority INTEGER, verified BOOLEAN NOT NULL, source VARCHAR, note VARCHAR);
+CREATE TABLE complaint_sla (
+    complaint_id VARCHAR PRIMARY KEY, rule_id VARCHAR, response_due_at TIMESTAMPTZ, rule_due_at TIMESTAMPTZ,
+    due_at TIMESTAMPTZ, due_basis VARCHAR NOT NULL);
+CREATE TABLE roles (
+    role VARCHAR PRIMARY KEY, name_zh VARCHAR NOT NULL, name_en VARCHAR NOT NULL, all_grids BOOLEAN NOT NULL,
+    personal_data BOOLEAN NOT NULL, exact_address BOOLEAN NOT NULL, pages VARCHAR NOT NULL, description VARCHAR);
+CREATE TABLE users (
+    username VARCHAR PRIMARY KEY, display_name VARCHAR, role VARCHAR NOT NULL, manager_id VARCHAR,
+    password_hash VARCHAR NOT NULL, active BOOLEAN NOT NULL, is_demo BOOLEAN NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL);
+"""
+
 TABLES = (
     "meta", "loads", "quarantine", "load_notes", "study_area", "communities", "grids",
     "managers", "facilities", "complaints", "landuse", "cells", "community_cells", "grid_cells",
     "network_nodes", "network_edges", "network_components", "cell_snaps", "facility_snaps", "cell_access",
+    "manager_grids", "complaint_routes", "calendar_days", "sla_rules", "complaint_sla", "roles", "users",
 )
 
 
@@ -118,8 +154,12 @@ def _v1_to_v2(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DDL_V2)
 
 
+def _v2_to_v3(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_DDL_V3)
+
+
 # from_version -> function that upgrades a connection by one version.
-_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2}
+_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def create_schema(con: duckdb.DuckDBPyConnection, *, h3_res: int) -> None:

@@ -1,0 +1,176 @@
+"""Grids, managers and their load as a viewer may see them: grid cells for the map,
+the three rates (response, resolution, satisfaction), workload per manager and a
+proposal to redraw grids so the load evens out.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import duckdb
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from grid.store import query_frame
+from grid.governance.access import Viewer
+from grid.governance.regions import grid_polygons, redraw_proposal
+from grid.governance.sla import SATISFACTION_FILE, read_satisfaction, three_rates
+from grid.queries.complaints import ComplaintFilter, check_grid_access, complaints_as_of, visible_complaints, work_list
+from grid.settings import Settings
+
+__all__ = ["visible_grids", "grid_cells_of", "rates", "workload", "imbalance", "RedrawView", "redraw_view",
+           "export_work_list", "RATE_GROUPS"]
+
+RATE_GROUPS = {"grid": "grid_id", "manager": "manager_id", "community": "community_id",
+               "subdistrict": "subdistrict", "month": "month"}
+
+
+def _grid_filter(viewer: Viewer, grid_id: str | None) -> tuple[bool, list[str]]:
+    check_grid_access(viewer, grid_id)
+    if grid_id is not None:
+        return False, [grid_id]
+    return viewer.grid_ids is None, sorted(viewer.grid_ids or [])
+
+
+def visible_grids(con: duckdb.DuckDBPyConnection, viewer: Viewer, *, grid_id: str | None = None) -> gpd.GeoDataFrame:
+    """Grids ``viewer`` may see with outline, community, households, population and manager(s)."""
+    every, grids = _grid_filter(viewer, grid_id)
+    frame = query_frame(con,
+        "SELECT g.grid_id, g.name, g.community_id, c.name AS community_name, c.subdistrict, g.households, "
+        "g.population, g.area_m2, g.source, (SELECT string_agg(manager_id, ';' ORDER BY manager_id) FROM manager_grids m "
+        "WHERE m.grid_id = g.grid_id) AS manager_ids, ST_AsWKB(g.geom) AS wkb FROM grids g "
+        "LEFT JOIN communities c USING (community_id) WHERE ? OR g.grid_id IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY g.grid_id", [every, grids])
+    geoms = shapely.from_wkb([bytes(w) for w in frame.pop("wkb")]) if len(frame) else []
+    return gpd.GeoDataFrame(frame, geometry=list(geoms), crs="EPSG:4326")
+
+
+def grid_cells_of(con: duckdb.DuckDBPyConnection, viewer: Viewer, *, grid_id: str | None = None) -> pd.DataFrame:
+    """H3 cells of the viewer's grids: grid_id, h3, area_share, households, population (cell figures
+    shared by area where a cell straddles grids)."""
+    every, grids = _grid_filter(viewer, grid_id)
+    return query_frame(con,
+        "SELECT gc.grid_id, gc.h3, gc.area_share, round(coalesce(c.households, 0) * gc.area_share)::BIGINT AS households, "
+        "round(coalesce(c.population, 0) * gc.area_share)::BIGINT AS population FROM grid_cells gc "
+        "LEFT JOIN cells c USING (h3) WHERE ? OR gc.grid_id IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY gc.grid_id, gc.h3", [every, grids])
+
+
+def _satisfaction(settings: Settings) -> pd.DataFrame:
+    return read_satisfaction(settings.governance_dir / SATISFACTION_FILE)
+
+
+def rates(con: duckdb.DuckDBPyConnection, settings: Settings, viewer: Viewer, *, by: list[str],
+          flt: ComplaintFilter | None = None) -> pd.DataFrame:
+    """The three rates (响应率 response, 解决率 resolution, 满意率 satisfaction) per group.
+
+    ``by``: any of grid, manager, community, subdistrict, month.
+    """
+    unknown = sorted(set(by) - set(RATE_GROUPS))
+    if unknown:
+        raise ValueError(f"cannot group rates by {unknown}; use {sorted(RATE_GROUPS)}")
+    frame = visible_complaints(con, viewer, flt)
+    columns = [RATE_GROUPS[b] for b in by]
+    frame = frame.dropna(subset=[c for c in columns if c != "month"])
+    return three_rates(frame, by=columns, satisfaction=_satisfaction(settings))
+
+
+def workload(con: duckdb.DuckDBPyConnection, settings: Settings, viewer: Viewer, *, months: int = 12) -> pd.DataFrame:
+    """Per manager: grids, households, population, complaints in the last ``months`` before the
+    as-of time, open, overdue, complaints per 100 households and the three rates."""
+    as_of = complaints_as_of(con)
+    recent = ComplaintFilter(start=as_of - pd.DateOffset(months=months))
+    complaints = visible_complaints(con, viewer, recent)
+    grids = visible_grids(con, viewer)
+    owners = query_frame(con, "SELECT m.manager_id, m.name, mg.grid_id FROM manager_grids mg JOIN managers m "
+                         "USING (manager_id)")
+    owners = owners[owners["grid_id"].isin(grids["grid_id"])]
+    per_manager = owners.merge(grids[["grid_id", "households", "population"]], on="grid_id").groupby(
+        ["manager_id", "name"], as_index=False).agg(grids=("grid_id", "size"), households=("households", "sum"),
+                                                    population=("population", "sum"))
+    load = complaints.groupby("manager_id", as_index=False).agg(
+        complaints=("complaint_id", "size"), open=("is_open", "sum"), overdue=("overdue", "sum"))
+    out = per_manager.merge(load, on="manager_id", how="left").fillna({"complaints": 0, "open": 0, "overdue": 0})
+    out["complaints_per_100_households"] = 100 * out["complaints"] / out["households"].where(out["households"] > 0)
+    rate = three_rates(complaints.dropna(subset=["manager_id"]), by=["manager_id"], satisfaction=_satisfaction(settings))
+    keep = ["manager_id", "response_rate", "resolution_rate", "satisfaction_rate"]
+    return out.merge(rate[keep], on="manager_id", how="left").sort_values("complaints", ascending=False,
+                                                                          ignore_index=True)
+
+
+def imbalance(values: pd.Series) -> dict[str, float]:
+    """Spread of a load over managers or grids: cv (std/mean), max/min ratio, max/mean."""
+    v = values.astype(float)
+    mean = v.mean()
+    return {"cv": float(v.std(ddof=0) / mean) if mean else float("nan"),
+            "max_min_ratio": float(v.max() / v.min()) if v.min() > 0 else float("inf"),
+            "max_mean_ratio": float(v.max() / mean) if mean else float("nan")}
+
+
+@dataclass(frozen=True)
+class RedrawView:
+    """A proposal to redraw grids: the cells with current and proposed grid, per-grid loads
+    before and after, and the balance figures before/after."""
+
+    cells: pd.DataFrame
+    before: pd.DataFrame
+    after: pd.DataFrame
+    outlines_before: gpd.GeoDataFrame
+    outlines_after: gpd.GeoDataFrame
+    figures: dict[str, float]
+
+
+def _cell_load(con: duckdb.DuckDBPyConnection, viewer: Viewer, months: int) -> pd.DataFrame:
+    cells = query_frame(con,
+        "SELECT g.community_id, gc.grid_id, gc.h3, coalesce(c.households, 0) * gc.area_share AS households "
+        "FROM grid_cells gc JOIN grids g USING (grid_id) LEFT JOIN cells c USING (h3) "
+        "QUALIFY row_number() OVER (PARTITION BY gc.h3 ORDER BY gc.area_share DESC, gc.grid_id) = 1")
+    if viewer.grid_ids is not None:
+        cells = cells[cells["grid_id"].isin(viewer.grid_ids)]
+    as_of = complaints_as_of(con)
+    complaints = visible_complaints(con, viewer, ComplaintFilter(start=as_of - pd.DateOffset(months=months)))
+    counts = complaints["h3"].dropna().astype(np.uint64).value_counts()
+    cells["complaints"] = counts.reindex(cells["h3"].to_numpy(np.uint64), fill_value=0).to_numpy()
+    return cells
+
+
+def redraw_view(con: duckdb.DuckDBPyConnection, viewer: Viewer, *, months: int = 12,
+                complaint_weight: float = 0.5) -> RedrawView:
+    """Redraw grids within each community so the workload evens out.
+
+    Workload of a cell = (1 - w) x its share of households + w x its share of
+    complaints (last ``months``), scaled so the mean grid carries 1.0; ``w`` is
+    ``complaint_weight``. Each community keeps its number of grids.
+    """
+    cells = _cell_load(con, viewer, months)
+    n_grids = max(cells["grid_id"].nunique(), 1)
+    hh, cm = cells["households"].sum(), cells["complaints"].sum()
+    cells["load"] = n_grids * ((1 - complaint_weight) * cells["households"] / (hh or 1)
+                               + complaint_weight * cells["complaints"] / (cm or 1))
+    plan, figures = redraw_proposal(cells, cells["grid_id"], weight="load", minimum=0.5, maximum=1.5)
+    plan = plan.rename(columns={"grid_id": "proposed_grid_id"}).assign(current_grid_id=cells["grid_id"])
+    sums = ["households", "complaints", "load"]
+    before = plan.groupby("current_grid_id", as_index=False)[sums].sum().rename(columns={"current_grid_id": "grid_id"})
+    after = plan.groupby("proposed_grid_id", as_index=False)[sums].sum().rename(columns={"proposed_grid_id": "grid_id"})
+    outlines = {k: grid_polygons(plan.rename(columns={f"{k}_grid_id": "grid_id"})[["grid_id", "community_id", "h3"]])
+                for k in ("current", "proposed")}
+    return RedrawView(cells=plan, before=before, after=after, outlines_before=outlines["current"],
+                      outlines_after=outlines["proposed"], figures=figures)
+
+
+def export_work_list(con: duckdb.DuckDBPyConnection, viewer: Viewer, flt: ComplaintFilter | None = None, *,
+                     fmt: str = "csv") -> bytes:
+    """The viewer's work list as CSV (UTF-8 with BOM, opens in Excel) or XLSX bytes."""
+    frame = work_list(con, viewer, flt)
+    for column in frame.select_dtypes(include=["datetimetz"]).columns:
+        frame[column] = frame[column].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M")
+    if fmt == "csv":
+        return frame.to_csv(index=False).encode("utf-8-sig")
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        frame.to_excel(buffer, index=False, sheet_name="work_list")
+        return buffer.getvalue()
+    raise ValueError(f"unknown export format {fmt!r}; use csv or xlsx")
