@@ -21,7 +21,8 @@ else:
     if "whatif" in allowed:
         c.warm_engine()  # the what-if engine, built in the background once per database file
     titles = {"home": "home", "complaints": "complaints_page"}
-    first = "my_grid" if "my_grid" in allowed else "home" if "home" in allowed else allowed[0]
+    own_grids_only = who is not None and who.grid_ids is not None  # a grid manager starts on My grid
+    first = "my_grid" if own_grids_only and "my_grid" in allowed else "home" if "home" in allowed else allowed[0]
     pages = [st.Page(c.PAGE_FILES[key], title=t(titles.get(key, key), lang), url_path=key, default=key == first)
              for key in allowed]
 st.navigation(pages).run()

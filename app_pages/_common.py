@@ -389,3 +389,25 @@ def local_time(values: pd.Series) -> pd.Series:
 @st.cache_data(max_entries=64, show_spinner=False)
 def timeline(version: Version, who: Viewer, complaint_id: str) -> pd.DataFrame:
     return qc.complaint_timeline(connection(), who, complaint_id)
+
+
+def timeline_labels(steps: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`~grid.queries.complaints.complaint_timeline` in the UI language: step names,
+    local times, and clock states / due bases as words (other notes as they are)."""
+    language = lang()
+    categories, requests = vocabulary("category", language), vocabulary("request_type", language)
+
+    def note(step: str, text: object) -> object:
+        if pd.isna(text):
+            return text
+        if step in ("responded", "closed"):
+            return t(f"state_{text}", language)
+        if step == "due":
+            return t(f"basis_{text}", language)
+        if step == "received":
+            parts = str(text).split(" · ")
+            return " · ".join([requests.get(parts[0], parts[0]), categories.get(parts[1], parts[1]), *parts[2:]])
+        return text
+
+    return steps.assign(note=[note(s, n) for s, n in zip(steps["step"], steps["note"])],
+                        step=steps["step"].map(lambda s: t(f"step_{s}", language)), at=local_time(steps["at"]))

@@ -26,7 +26,8 @@ st.caption(t("as_of", lang, as_of=as_of.tz_convert(config.default_timezone).strf
 categories, request_types = c.vocabulary("category", lang), c.vocabulary("request_type", lang)
 top = sorted({cat.split("/")[0] for cat in everything["category"]})
 f1, f2 = st.columns(2)
-chosen = f1.multiselect(t("filter_category", lang), top, key="cp_categories", format_func=lambda k: categories.get(k, k))
+chosen = f1.multiselect(t("filter_category", lang), top, key="cp_categories", format_func=lambda k: categories.get(k, k),
+                        placeholder=t("all_options", lang))
 local_as_of = as_of.tz_convert(config.default_timezone).date()
 dates = f2.date_input(t("filter_dates", lang), (local_as_of - timedelta(days=365), local_as_of), key="cp_dates")
 start = end = None
@@ -66,7 +67,8 @@ st.dataframe(c.labelled(c.by_area(version, who, area, flt)), hide_index=True, he
 st.subheader(t("repeats", lang))
 st.caption(t("repeats_caption", lang, days=30, n=3))
 repeats = c.repeats(version, who, flt, 30, 3)
-st.dataframe(c.labelled(repeats.assign(category=repeats["category"].map(lambda k: categories.get(k, k)),
+st.dataframe(c.labelled(repeats.rename(columns={"category": "complaint_category"}).assign(
+                            complaint_category=repeats["category"].map(lambda k: categories.get(k, k)),
                                        h3=repeats["h3"].map(lambda h: f"{int(h):x}"),
                                        first_at=c.local_time(repeats["first_at"]),
                                        last_at=c.local_time(repeats["last_at"]),

@@ -46,9 +46,9 @@ statuses = c.vocabulary("status", lang)
 top = sorted({cat.split("/")[0] for cat in everything["category"]})
 f1, f2, f3 = st.columns([2, 2, 2])
 chosen = f1.multiselect(t("filter_category", lang), top, key="my_grid_categories",
-                        format_func=lambda k: categories.get(k, k))
+                        format_func=lambda k: categories.get(k, k), placeholder=t("all_options", lang))
 status = f2.multiselect(t("filter_status", lang), list(statuses), key="my_grid_statuses",
-                        format_func=lambda k: statuses.get(k, k))
+                        format_func=lambda k: statuses.get(k, k), placeholder=t("all_options", lang))
 local_as_of = as_of.tz_convert(config.default_timezone).date()
 dates = f3.date_input(t("filter_dates", lang), (local_as_of - timedelta(days=90), local_as_of), key="my_grid_dates")
 g1, g2 = st.columns(2)
@@ -73,10 +73,16 @@ m = maps.grid_map(cells, outline, points, lang=lang, title=f"{outline['name'].il
 st_folium(m, key="my_grid_map", height=460, use_container_width=True, returned_objects=[], render=False)
 
 st.subheader(t("work_list", lang))
+requests, urgencies = c.vocabulary("request_type", lang), c.vocabulary("urgency", lang)
 table = work.assign(category=work["category"].map(lambda k: categories.get(k, k)),
+                    request_type=work["request_type"].map(lambda k: requests.get(k, k)),
+                    urgency=work["urgency"].map(lambda k: urgencies.get(k, k)),
                     status=work["status"].map(lambda k: statuses.get(k, k)),
-                    received_at=c.local_time(work["received_at"]), due_at=c.local_time(work["due_at"]))
-st.dataframe(c.labelled(table.drop(columns=["completion_state", "response_state", "community_id"])), hide_index=True,
+                    received_at=c.local_time(work["received_at"]), due_at=c.local_time(work["due_at"]),
+                    hours_left=work["hours_left"].round(1) + 0.0)
+table = table.drop(columns=["completion_state", "response_state", "community_id"]).rename(
+    columns={"category": "complaint_category"})
+st.dataframe(c.labelled(table), hide_index=True,
              column_config={t("col_hours_left", lang): st.column_config.NumberColumn(format="%.1f")})
 c.download_buttons(t("export_work_list", lang), [
     ("download_csv", lambda: export_work_list(c.connection(), who, flt, fmt="csv"), f"work_list_{grid_id}.csv",
@@ -89,7 +95,6 @@ if len(work):
     ids = work["complaint_id"].head(300).tolist()
     complaint_id = st.selectbox(t("choose_complaint", lang), ids, key="my_grid_complaint")
     steps = c.timeline(version, who, complaint_id)
-    st.dataframe(c.labelled(steps.assign(step=steps["step"].map(lambda s: t(f"step_{s}", lang)),
-                                         at=c.local_time(steps["at"]))), hide_index=True)
+    st.dataframe(c.labelled(c.timeline_labels(steps)), hide_index=True)
 else:
     st.info(t("no_complaints", lang) if everything.empty else "—")

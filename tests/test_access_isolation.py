@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 
 import duckdb
 import h3
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -135,9 +136,19 @@ def _timeline_grid(timeline: pd.DataFrame) -> list[pd.DataFrame]:
 
 
 def _redraw_frames(view: workload.RedrawView) -> list[pd.DataFrame]:
-    """Cells (by h3) and current grids; proposed grids (``<community_id>-G01``...) become their community."""
-    after = view.after.assign(community_id=view.after["grid_id"].str.rsplit("-G", n=1).str[0])
-    return [view.cells.drop(columns="grid_id"), view.before, after.drop(columns="grid_id")]
+    """The frames of a redraw: current grids count as grids; proposed grids (named
+    ``<community_id>-G01``..., in ``proposed_grid_id`` or the ``*after`` frames) as their community."""
+    out = []
+    for name, frame in ((f.name, getattr(view, f.name)) for f in fields(view)):
+        if not isinstance(frame, pd.DataFrame):
+            continue
+        frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).rename(
+            columns={"current_grid_id": "grid_id"})
+        proposed = "proposed_grid_id" if "proposed_grid_id" in frame else "grid_id" if name.endswith("after") else None
+        if proposed:
+            frame = frame.assign(proposed_community=frame.pop(proposed).str.rsplit("-G", n=1).str[0])
+        out.append(frame)
+    return out
 
 
 @dataclass(frozen=True)
@@ -217,19 +228,6 @@ def _scoped_arguments(name: str, grid_id: str) -> dict[str, object]:
 SCOPED = [name for name in CALLS if name in _viewer_functions() and _scoped_arguments(name, "x")]
 
 
-@pytest.fixture(scope="module")
-def result(demo: Demo) -> Callable[[str, Viewer], object]:
-    """``result(name, viewer)``: CALLS[name] with default arguments, computed once per module."""
-    cache: dict[tuple[str, Viewer], object] = {}
-
-    def get(name: str, viewer: Viewer) -> object:
-        if (name, viewer) not in cache:
-            cache[name, viewer] = CALLS[name].run(demo, viewer)
-        return cache[name, viewer]
-
-    return get
-
-
 # ---------------------------------------------------------------- footprints
 
 
@@ -249,24 +247,23 @@ class Footprint:
         return bool(self.grid_ids or self.cells or self.complaint_ids or self.manager_ids or self.community_ids)
 
 
-def footprint(name: str, result: object) -> Footprint:
+def _add_frame(fp: Footprint, frame: pd.DataFrame) -> None:
+    fp.rows += len(frame)
+    values = lambda column: [v for v in frame[column].dropna() if v != ""] if column in frame else []  # noqa: E731
+    fp.grid_ids.update(values("grid_id"))
+    fp.cells.update(int(c) for c in values("h3"))
+    fp.complaint_ids.update(values("complaint_id"))
+    fp.complaint_ids.update(c for ids in values("complaint_ids") for c in ids)
+    fp.manager_ids.update(values("manager_id"))
+    fp.manager_ids.update(m for ms in values("manager_ids") for m in ms.split(";"))
+    fp.community_ids.update(values("community_id") + values("proposed_community"))
+
+
+def footprint(name: str, result: object, frames: list[pd.DataFrame] | None = None) -> Footprint:
+    """The footprint of ``CALLS[name]``'s result (``frames``: its identity frames, when already made)."""
     fp = Footprint()
-    for frame in CALLS[name].frames(result):
-        fp.rows += len(frame)
-        if "grid_id" in frame:
-            fp.grid_ids |= {g for g in frame["grid_id"].dropna() if g != ""}
-        if "h3" in frame:
-            fp.cells |= {int(c) for c in frame["h3"].dropna()}
-        if "complaint_id" in frame:
-            fp.complaint_ids |= set(frame["complaint_id"].dropna())
-        if "complaint_ids" in frame:
-            fp.complaint_ids |= {c for ids in frame["complaint_ids"] for c in ids}
-        if "manager_id" in frame:
-            fp.manager_ids |= {m for m in frame["manager_id"].dropna() if m != ""}
-        if "community_id" in frame:
-            fp.community_ids |= set(frame["community_id"].dropna())
-        if "manager_ids" in frame:
-            fp.manager_ids |= {m for ms in frame["manager_ids"].dropna() for m in ms.split(";")}
+    for frame in frames if frames is not None else CALLS[name].frames(result):
+        _add_frame(fp, frame)
     if CALLS[name].counted is not None:
         fp.counted = CALLS[name].counted(result)
     return fp
@@ -281,10 +278,40 @@ def outside(fp: Footprint, demo: Demo, grids: frozenset[str]) -> dict[str, set]:
     return {k: v for k, v in stray.items() if v}
 
 
-def _text_cells(frame: pd.DataFrame) -> Iterator[str]:
+@dataclass(frozen=True)
+class Seen:
+    """One call's result, every frame in it (exports read back) and its footprint."""
+
+    result: object
+    frames: list[pd.DataFrame]
+    footprint: Footprint
+
+
+@pytest.fixture(scope="module")
+def seen(demo: Demo) -> Callable[[str, Viewer], Seen]:
+    """``seen(name, viewer)``: CALLS[name] with default arguments, computed once per module."""
+    cache: dict[tuple[str, Viewer], Seen] = {}
+
+    def get(name: str, viewer: Viewer) -> Seen:
+        if (name, viewer) not in cache:
+            got = CALLS[name].run(demo, viewer)
+            frames = _frames(got)
+            identity = frames if CALLS[name].frames is _frames else None
+            cache[name, viewer] = Seen(got, frames, footprint(name, got, identity))
+        return cache[name, viewer]
+
+    return get
+
+
+def _full_mobiles(frame: pd.DataFrame) -> list[str]:
+    """Text cells of ``frame`` holding a full mobile number."""
+    hits: list[str] = []
     for column in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_datetime64_any_dtype(frame[column]):
-            yield from (str(v) for v in frame[column].dropna())
+        if pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_datetime64_any_dtype(frame[column]):
+            continue
+        text = frame[column].dropna().astype(str)
+        hits += text[text.str.contains(FULL_MOBILE)].tolist()
+    return hits
 
 
 # ---------------------------------------------------------------- 1. the registry
@@ -314,9 +341,9 @@ def test_check_grid_access_is_the_gate(viewers: dict[str, Viewer], other_grid: s
 
 @pytest.mark.parametrize("who", ["manager", "other_manager"])
 @pytest.mark.parametrize("name", list(CALLS))
-def test_manager_sees_only_their_grids(demo: Demo, viewers: dict[str, Viewer], result, name: str, who: str) -> None:
+def test_manager_sees_only_their_grids(demo: Demo, viewers: dict[str, Viewer], seen, name: str, who: str) -> None:
     viewer = viewers[who]
-    fp = footprint(name, result(name, viewer))
+    fp = seen(name, viewer).footprint
     assert fp.rows > 0, f"{name} returned nothing for {who}, who has complaints: the check would be vacuous"
     assert fp.identified() or fp.counted is not None, f"{name}: no column identifies whose rows these are"
     assert outside(fp, demo, viewer.grid_ids) == {}
@@ -325,10 +352,9 @@ def test_manager_sees_only_their_grids(demo: Demo, viewers: dict[str, Viewer], r
 
 
 @pytest.mark.parametrize("name", [n for n in CALLS if n != "complaint_timeline"])
-def test_supervisor_sees_other_grids_through_the_same_call(demo: Demo, viewers: dict[str, Viewer], result,
+def test_supervisor_sees_other_grids_through_the_same_call(demo: Demo, viewers: dict[str, Viewer], seen,
                                                            name: str) -> None:
-    mine = footprint(name, result(name, viewers["manager"]))
-    theirs = footprint(name, result(name, viewers["supervisor"]))
+    mine, theirs = seen(name, viewers["manager"]).footprint, seen(name, viewers["supervisor"]).footprint
     assert theirs.rows > mine.rows
     assert outside(theirs, demo, viewers["manager"].grid_ids) or theirs.counted > mine.counted
 
@@ -418,47 +444,47 @@ def test_export_holds_only_the_managers_complaints(demo: Demo, viewers: dict[str
 # ---------------------------------------------------------------- 5. personal data
 
 
-def _cell_centre(cell: int) -> tuple[float, float]:
-    lat, lon = h3.cell_to_latlng(h3.int_to_str(int(cell)))
-    return lon, lat
+def _cell_centres(cells: pd.Series) -> pd.DataFrame:
+    """lon, lat of each cell's centre by h3-py, one lookup per distinct cell."""
+    distinct = {int(c): h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells.unique()}
+    return pd.DataFrame({"lon": [distinct[int(c)][1] for c in cells], "lat": [distinct[int(c)][0] for c in cells]})
 
 
 @pytest.mark.parametrize("who", ["planner", "analyst"])
 @pytest.mark.parametrize("name", list(CALLS))
-def test_roles_without_personal_data_get_none(demo: Demo, viewers: dict[str, Viewer], result, who: str,
-                                              name: str) -> None:
-    for frame in _frames(result(name, viewers[who])):
+def test_roles_without_personal_data_get_none(viewers: dict[str, Viewer], seen, who: str, name: str) -> None:
+    for frame in seen(name, viewers[who]).frames:
         assert [c for c in frame.columns if c in PERSONAL_COLUMNS + HASH_COLUMNS] == []
         if "description" in frame:
             assert (frame["description"].fillna("") == "").all(), "free text carries addresses and phones"
 
 
 @pytest.mark.parametrize("who", ["planner", "analyst"])
-def test_roles_without_exact_address_get_cell_centres(demo: Demo, viewers: dict[str, Viewer], result,
+def test_roles_without_exact_address_get_cell_centres(demo: Demo, viewers: dict[str, Viewer], seen,
                                                       who: str) -> None:
-    frame = result("visible_complaints", viewers[who])
-    located = frame[frame["h3"].notna()]
-    centres = [_cell_centre(c) for c in located["h3"]]
-    assert located["lon"].tolist() == pytest.approx([c[0] for c in centres], abs=1e-9)
-    assert located["lat"].tolist() == pytest.approx([c[1] for c in centres], abs=1e-9)
+    frame = seen("visible_complaints", viewers[who]).result
+    located = frame[frame["h3"].notna()].reset_index(drop=True)
+    centres = _cell_centres(located["h3"])
+    assert len(located) > 0
+    assert np.abs(located[["lon", "lat"]].to_numpy(float) - centres.to_numpy()).max() < 1e-9
     assert frame.loc[frame["h3"].isna(), ["lon", "lat"]].isna().all().all()
     exact = dict(demo.con.execute("SELECT complaint_id, lon FROM complaints WHERE lon IS NOT NULL").fetchall())
-    moved = [abs(exact[c] - lon) > 1e-6 for c, lon in zip(located["complaint_id"], located["lon"])]
-    assert sum(moved) > len(moved) / 2, "stored points should differ from cell centres (else the check is vacuous)"
+    moved = np.abs(located["complaint_id"].map(exact).to_numpy(float) - located["lon"].to_numpy(float)) > 1e-6
+    assert moved.mean() > 0.5, "stored points should differ from cell centres (else the check is vacuous)"
 
 
 @pytest.mark.parametrize("who", ["planner", "analyst"])
-def test_exports_without_exact_address_hold_no_address_text(demo: Demo, viewers: dict[str, Viewer], result,
+def test_exports_without_exact_address_hold_no_address_text(demo: Demo, viewers: dict[str, Viewer], seen,
                                                              who: str) -> None:
-    text = result("export_work_list", viewers[who]).decode("utf-8-sig")
+    text = seen("export_work_list", viewers[who]).result.decode("utf-8-sig")
     addresses = [a for (a,) in demo.con.execute(
         "SELECT address FROM complaints WHERE address IS NOT NULL ORDER BY complaint_id LIMIT 200").fetchall()]
     assert [a for a in addresses if a in text] == []
 
 
 @pytest.mark.parametrize("who", ["supervisor", "manager"])
-def test_allowed_roles_get_masked_personal_data(demo: Demo, viewers: dict[str, Viewer], result, who: str) -> None:
-    frame = result("work_list", viewers[who])
+def test_allowed_roles_get_masked_personal_data(viewers: dict[str, Viewer], seen, who: str) -> None:
+    frame = seen("work_list", viewers[who]).result
     assert {"complainant_masked", "phone_masked", "address", "description"} <= set(frame.columns)
     phones = frame["phone_masked"].dropna()
     assert len(phones) > 0 and phones.str.contains("*", regex=False).all()
@@ -469,16 +495,14 @@ def test_allowed_roles_get_masked_personal_data(demo: Demo, viewers: dict[str, V
 
 @pytest.mark.parametrize("who", ["supervisor", "manager", "planner", "analyst"])
 @pytest.mark.parametrize("name", list(CALLS))
-def test_nobody_gets_full_phones_or_hashes(demo: Demo, viewers: dict[str, Viewer], result, who: str,
-                                           name: str) -> None:
-    for frame in _frames(result(name, viewers[who])):
+def test_nobody_gets_full_phones_or_hashes(viewers: dict[str, Viewer], seen, who: str, name: str) -> None:
+    for frame in seen(name, viewers[who]).frames:
         assert [c for c in frame.columns if c in HASH_COLUMNS] == []
-        full = [t for t in _text_cells(frame) if FULL_MOBILE.search(t)]
-        assert full == [], f"full mobile numbers in {name} for {who}"
+        assert _full_mobiles(frame) == [], f"full mobile numbers in {name} for {who}"
 
 
-def test_exports_hold_no_hash_values(demo: Demo, viewers: dict[str, Viewer], result) -> None:
-    text = result("export_work_list", viewers["manager"]).decode("utf-8-sig")
+def test_exports_hold_no_hash_values(demo: Demo, viewers: dict[str, Viewer], seen) -> None:
+    text = seen("export_work_list", viewers["manager"]).result.decode("utf-8-sig")
     hashes = demo.con.execute("SELECT complainant_hash, phone_hash FROM complaints c JOIN complaint_routes r "
                               "USING (complaint_id) WHERE r.grid_id IN (SELECT unnest(?::VARCHAR[])) "
                               "AND complainant_hash IS NOT NULL", [sorted(viewers["manager"].grid_ids)]).fetchall()
@@ -507,7 +531,7 @@ def test_manager_without_grids_sees_nothing(demo: Demo, viewers: dict[str, Viewe
 
 
 def test_community_level_complaints_are_invisible_to_managers(demo: Demo, viewers: dict[str, Viewer],
-                                                              result) -> None:
+                                                              seen) -> None:
     manager = viewers["manager"]
     communities = {demo.grid_community[g] for g in manager.grid_ids}
     local = {c for (c,) in demo.con.execute(
@@ -515,9 +539,9 @@ def test_community_level_complaints_are_invisible_to_managers(demo: Demo, viewer
         "(SELECT unnest(?::VARCHAR[]))", [sorted(communities)]).fetchall()}
     assert local and local <= demo.community_level, "the demo should route some complaints of this community by address"
     for name in CALLS:
-        assert footprint(name, result(name, manager)).complaint_ids & demo.community_level == set(), name
+        assert seen(name, manager).footprint.complaint_ids & demo.community_level == set(), name
     with pytest.raises(AccessError, match=f"complaint '{min(local)}' does not exist"):
         complaints.complaint_timeline(demo.con, manager, min(local))
-    seen = result("visible_complaints", viewers["supervisor"])
-    assert local <= set(seen["complaint_id"])
-    assert seen.loc[seen["complaint_id"].isin(local), "grid_id"].isna().all()
+    everything = seen("visible_complaints", viewers["supervisor"]).result
+    assert local <= set(everything["complaint_id"])
+    assert everything.loc[everything["complaint_id"].isin(local), "grid_id"].isna().all()

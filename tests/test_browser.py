@@ -41,10 +41,11 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
 ENSURE_CHROMIUM = PROJECT_ROOT / "scripts" / "ensure_chromium.sh"
 OUTPUT = PROJECT_ROOT / "test-output" / "browser"
 README_SCREENSHOT = PROJECT_ROOT / "docs" / "screenshots" / "coverage.png"
+MY_GRID_SCREENSHOT = PROJECT_ROOT / "docs" / "screenshots" / "my_grid.png"
 
-PAGES = ("home", "coverage", "community", "whatif", "data")
-"""url_path of every page of app.py (st.navigation)."""
-MAP_PAGES = ("coverage", "community", "whatif")
+PAGES = ("home", "coverage", "community", "whatif", "data", "my_grid", "complaints", "workload")
+"""url_path of every page of app.py (st.navigation), all open to the demo administrator."""
+MAP_PAGES = ("coverage", "community", "whatif", "my_grid", "complaints", "workload")
 """Pages that show a folium map."""
 CATEGORY_KEY = "coverage_category"
 """Key of the coverage page's facility-category selectbox."""
@@ -178,13 +179,25 @@ def page(browser) -> Iterator[tuple[object, Watch]]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _open(tab, server: str, name: str) -> None:
-    """Open the app at its root, then page ``name`` from the sidebar as a user would, and wait
-    until that page's script has run. (Opening ``/name`` directly makes Streamlit's frontend
-    probe ``/name/_stcore/...`` first, which logs 404s to the console.)"""
+def _log_in(tab, server: str, role: str) -> str:
+    """Open the app at its root (the login page: the demo has users) and click the one-click
+    demo login of ``role``; return the heading of the page it lands on."""
     tab.goto(server)
     tab.wait_for_selector(SCRIPT_DONE)
-    heading = tab.wait_for_selector('[data-testid="stMain"] h1').inner_text()
+    login = tab.wait_for_selector('[data-testid="stMain"] h1').inner_text()
+    tab.locator(f".st-key-demo_login_{role} button").click()
+    tab.wait_for_function("""([selector, before]) => {
+        const h1 = document.querySelector('[data-testid="stMain"] h1');
+        return document.querySelector(selector) !== null && h1 !== null && h1.innerText !== before;
+    }""", arg=[SCRIPT_DONE, login])
+    return tab.wait_for_selector('[data-testid="stMain"] h1').inner_text()
+
+
+def _open(tab, server: str, name: str, *, role: str = "admin") -> None:
+    """Log in as the demo ``role``, then open page ``name`` from the sidebar as a user would, and
+    wait until that page's script has run. (Opening ``/name`` directly makes Streamlit's frontend
+    probe ``/name/_stcore/...`` first, which logs 404s to the console.)"""
+    heading = _log_in(tab, server, role)
     if name == "home":
         return
     link = tab.locator(f'[data-testid="stSidebarNav"] a[href$="/{name}"]')
@@ -268,3 +281,21 @@ def test_coverage_category_switch_redraws_the_map(server, page) -> None:
     watch.assert_clean()
     README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(shot, README_SCREENSHOT)  # the README's picture: one facility category, coloured by minutes
+
+
+@pytest.mark.slow
+def test_grid_manager_sees_only_my_grid(server, page) -> None:
+    """Logged in as the demo grid manager: only Overview and My grid in the sidebar, the map of
+    their grid with its complaints; the screenshot goes into the README."""
+    tab, watch = page
+    heading = _log_in(tab, server, "grid_manager")
+    assert heading in ("我的网格", "My grid")
+    links = tab.locator('[data-testid="stSidebarNav"] a')
+    assert sorted(links.nth(i).inner_text().strip() for i in range(links.count())) == sorted(["我的网格", "概览"])
+    _, frame = _map_frame(tab)
+    assert frame.locator(".grid-legend").count() == 1
+    assert frame.locator("path.leaflet-interactive").count() > 0
+    shot = _screenshot(tab, "my_grid-grid_manager")
+    watch.assert_clean()
+    MY_GRID_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, MY_GRID_SCREENSHOT)

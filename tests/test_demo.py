@@ -113,7 +113,7 @@ def test_cli_writes_files_and_refuses_to_overwrite_a_database(tmp_path: Path) ->
 
 def test_every_file_loads_with_zero_rejected_rows(con) -> None:
     loads = _frame(con, "SELECT kind, status, rows_in, rows_ok, rows_rejected, rows_unmapped FROM loads")
-    assert set(loads["kind"]) == {"boundaries", "landuse", "grids", "facilities", "complaints", "network"}
+    assert set(loads["kind"]) == {"boundaries", "landuse", "grids", "managers", "facilities", "complaints", "network"}
     assert (loads["status"] == "loaded").all(), loads
     assert loads["rows_rejected"].sum() == 0
     assert loads.loc[loads["kind"] != "network", "rows_unmapped"].sum() == 0

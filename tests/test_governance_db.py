@@ -28,6 +28,7 @@ import shapely
 from click.testing import CliRunner
 
 from grid.cli import cli
+from grid.errors import InputError
 from grid.governance.access import system_viewer
 from grid.ingest import ingest_file
 from grid.queries.workload import rates
@@ -73,7 +74,10 @@ def test_every_complaint_has_one_route_and_the_load_counts_them(demo_db) -> None
     assert set(routes["method"]) <= {"point", "address", "none"}
     unrouted = routes[routes["level"] == "none"]
     assert unrouted["reason"].fillna("").str.strip().ne("").all()
-    routed, not_routed = con.execute("SELECT rows_routed, rows_unrouted FROM loads WHERE kind = 'complaints'").fetchone()
+    # the demo has (almost) no unrouted complaints; every route short of a grid says why
+    assert routes.loc[routes["level"] != "grid", "reason"].fillna("").str.strip().ne("").all()
+    routed, not_routed = con.execute("SELECT rows_routed, rows_unrouted FROM loads "
+                                     "WHERE kind = 'complaints'").fetchone()
     assert routed + not_routed == n
     assert not_routed == len(unrouted)
     note = con.execute("SELECT note FROM load_notes JOIN loads USING (load_id) WHERE kind = 'complaints' "
@@ -86,8 +90,9 @@ def test_located_complaints_go_to_the_grid_holding_their_point(demo_db) -> None:
     settings, files = demo_db
     con = _reader(settings)
     grids = _grid_polygons(con)
-    complaints = query_frame(con, "SELECT c.complaint_id, c.lon, c.lat, r.grid_id, r.manager_id, r.community_id, r.subdistrict, r.level, "
-        "r.method FROM complaints c JOIN complaint_routes r USING (complaint_id) WHERE c.lon IS NOT NULL")
+    complaints = query_frame(con, "SELECT c.complaint_id, c.lon, c.lat, r.grid_id, r.manager_id, r.community_id, "
+                                  "r.subdistrict, r.level, r.method FROM complaints c "
+                                  "JOIN complaint_routes r USING (complaint_id) WHERE c.lon IS NOT NULL")
     communities = query_frame(con, "SELECT community_id, subdistrict FROM communities")
     con.close()
     reference, hits = _containing_grid(complaints, grids)
@@ -135,8 +140,9 @@ def test_complaints_without_a_point_go_to_the_community_their_address_names(demo
 def test_demo_deadlines_equal_the_rule_deadlines(demo_db) -> None:
     settings, _ = demo_db
     con = _reader(settings)
-    frame = query_frame(con, "SELECT c.source_due_at, s.rule_due_at, s.due_at, s.due_basis FROM complaints c JOIN complaint_sla s "
-        "USING (complaint_id) WHERE c.status = 'closed' AND coalesce(c.reopen_count, 0) = 0")
+    frame = query_frame(con, "SELECT c.source_due_at, s.rule_due_at, s.due_at, s.due_basis FROM complaints c "
+                             "JOIN complaint_sla s USING (complaint_id) "
+                             "WHERE c.status = 'closed' AND coalesce(c.reopen_count, 0) = 0")
     total_sla, total = con.execute("SELECT (SELECT count(*) FROM complaint_sla), count(*) FROM complaints").fetchone()
     con.close()
     print(f"closed, never reopened: {len(frame)} complaints; 办理时限 == rule deadline for all")
@@ -216,7 +222,8 @@ def _my_rates(frame: pd.DataFrame, by: list[str], as_of: pd.Timestamp, satisfied
     f["satisfied"] = answer.isin(satisfied)
     f["rated"] = answer.isin(satisfied | unsatisfied)
     f["complaints"] = True
-    counts = [c for c in f.columns if c.startswith(("response_", "completion_"))] + ["satisfied", "rated", "complaints"]
+    counts = ["complaints", *(f"response_{s}" for s in ("on_time", "late", "overdue", "pending")),
+              *(f"completion_{s}" for s in ("on_time", "late", "open_overdue", "open")), "rated", "satisfied"]
     out = f.groupby(by)[counts].sum().astype("int64").reset_index()
     out["response_rate"] = out["response_on_time"] / (out["response_on_time"] + out["response_late"]
                                                       + out["response_overdue"])
@@ -231,9 +238,10 @@ def test_three_rates_recomputed_by_hand(demo_db, by: list[str]) -> None:
     settings, _ = demo_db
     con = _reader(settings)
     as_of = pd.Timestamp(con.execute("SELECT value FROM meta WHERE key = 'complaints_as_of'").fetchone()[0])
-    frame = query_frame(con, "SELECT c.status, c.responded_at, c.closed_at, c.received_at, c.satisfaction, r.subdistrict, "
-        "s.response_due_at, s.due_at FROM complaints c JOIN complaint_routes r USING (complaint_id) "
-        "LEFT JOIN complaint_sla s USING (complaint_id)")
+    frame = query_frame(con, "SELECT c.status, c.responded_at, c.closed_at, c.received_at, c.satisfaction, "
+                             "r.subdistrict, s.response_due_at, s.due_at FROM complaints c "
+                             "JOIN complaint_routes r USING (complaint_id) "
+                             "LEFT JOIN complaint_sla s USING (complaint_id)")
     library = rates(con, settings, system_viewer(), by=by)
     con.close()
     assert as_of == pd.Timestamp("2026-06-30 16:00", tz="UTC")  # end of 30 June 2026, Beijing time
@@ -332,15 +340,16 @@ def tiny(settings: Settings, tmp_path: Path) -> Settings:
     for kind, rows in (("boundaries", COMMUNITIES), ("grids", GRIDS)):
         report = ingest_file(kind, _geojson(tmp_path / f"{kind}.geojson", rows), settings=settings)
         assert report.rows_rejected == 0, report.reasons
-    report = ingest_file("complaints", _complaints_csv(tmp_path / "complaints.csv", TINY_COMPLAINTS), settings=settings)
+    path = _complaints_csv(tmp_path / "complaints.csv", TINY_COMPLAINTS)
+    report = ingest_file("complaints", path, settings=settings)
     assert report.rows_ok == len(TINY_COMPLAINTS)
     return settings
 
 
 def _routes(settings: Settings) -> pd.DataFrame:
     con = _reader(settings)
-    frame = query_frame(con, "SELECT complaint_id, grid_id, community_id, subdistrict, manager_id, method, level, reason "
-                        "FROM complaint_routes ORDER BY complaint_id")
+    frame = query_frame(con, "SELECT complaint_id, grid_id, community_id, subdistrict, manager_id, method, level, "
+                             "reason FROM complaint_routes ORDER BY complaint_id")
     con.close()
     return frame.set_index("complaint_id")
 
@@ -430,10 +439,10 @@ def test_manager_roster_loads_with_grids_and_quarantine(tiny: Settings, tmp_path
     assert (report.rows_in, report.rows_ok, report.rows_rejected) == (4, 2, 2)
     con = _reader(tiny)
     managers = query_frame(con, "SELECT manager_id, name, grid_ids, phone_masked, phone_hash FROM managers "
-                           "ORDER BY manager_id")
+                                "ORDER BY manager_id")
     pairs = set(con.execute("SELECT manager_id, grid_id FROM manager_grids").fetchall())
-    quarantine = query_frame(con, "SELECT row_number, reason, reason_codes FROM quarantine q JOIN loads USING (load_id) "
-                             "WHERE kind = 'managers' ORDER BY row_number")
+    quarantine = query_frame(con, "SELECT row_number, reason, reason_codes FROM quarantine JOIN loads "
+                                  "USING (load_id) WHERE kind = 'managers' ORDER BY row_number")
     before = con.execute("SELECT count(*) FROM loads").fetchone()[0]
     con.close()
     assert managers["manager_id"].tolist() == ["M1", "M2"]
@@ -526,11 +535,12 @@ def test_generate_grids_replace_on_the_demo(demo_db, tmp_path: Path, monkeypatch
     settings = _copy_demo(demo_db[0], tmp_path)
     monkeypatch.setenv("GRID_HASH_KEY_FILE", str(demo_db[0].hash_key_path))
     con = _reader(settings)
-    before = query_frame(con, "SELECT complaint_id, level FROM complaint_routes").set_index("complaint_id")["level"]
+    before = query_frame(con, "SELECT complaint_id, level, community_id FROM complaint_routes")
+    before = before.set_index("complaint_id")
     con.close()
 
     refused = CliRunner().invoke(cli, ["--db", str(settings.db_path), "grids", "generate"])
-    assert refused.exit_code != 0 and "--replace" in refused.output
+    assert isinstance(refused.exception, InputError) and "pass --replace" in str(refused.exception)
     result = CliRunner().invoke(cli, ["--db", str(settings.db_path), "grids", "generate", "--replace"])
     assert result.exit_code == 0, result.output
 
@@ -538,8 +548,8 @@ def test_generate_grids_replace_on_the_demo(demo_db, tmp_path: Path, monkeypatch
     grids = _grid_polygons(con)
     households = query_frame(con, "SELECT households FROM grids")["households"]
     cells = query_frame(con, "SELECT grid_id, h3 FROM grid_cells")
-    routes = query_frame(con, "SELECT r.complaint_id, r.grid_id, r.level, c.lon, c.lat FROM complaint_routes r "
-                         "JOIN complaints c USING (complaint_id)")
+    routes = query_frame(con, "SELECT r.complaint_id, r.grid_id, r.community_id, r.level, c.lon, c.lat "
+                              "FROM complaint_routes r JOIN complaints c USING (complaint_id)")
     n_complaints = con.execute("SELECT count(*) FROM complaints").fetchone()[0]
     sources = con.execute("SELECT DISTINCT source FROM grids").fetchall()
     con.close()
@@ -553,12 +563,21 @@ def test_generate_grids_replace_on_the_demo(demo_db, tmp_path: Path, monkeypatch
     print(f"generated {len(grids)} grids; {within:.1%} within bounds (reported {shown[3]}%)")
 
     assert len(routes) == n_complaints and routes["complaint_id"].is_unique
-    after = routes.set_index("complaint_id")["level"]
-    lost = (before != "none") & (after.reindex(before.index) == "none")
+    after = routes.set_index("complaint_id")
+    lost = (before["level"] != "none") & (after["level"].reindex(before.index) == "none")
     assert not lost.any()
     located = routes[routes["lon"].notna()].reset_index(drop=True)
-    assert (located["level"] == "grid").sum() > 0
-    reference, hits = _containing_grid(located, grids)
-    agree = reference == located["grid_id"].to_numpy(dtype=object)
-    assert (agree | (hits != 1)).mean() >= 0.999
-    assert agree.mean() >= 0.999
+    assert (located["level"] == "grid").sum() == (before.loc[located["complaint_id"], "level"] == "grid").sum() > 0
+    # generated outlines are unions of whole H3 cells, so grids of neighbouring communities overlap
+    # on border cells: the routed grid must be one of the grids holding the point
+    tree = shapely.STRtree(grids["geometry"].to_numpy())
+    point_ix, grid_ix = tree.query(shapely.points(located["lon"], located["lat"]), predicate="intersects")
+    holders = set(zip(point_ix.tolist(), grids["grid_id"].to_numpy()[grid_ix]))
+    hits = np.bincount(point_ix, minlength=len(located))
+    among = np.array([(i, g) in holders for i, g in enumerate(located["grid_id"])])
+    kept = (after.loc[located["complaint_id"], "community_id"].to_numpy()
+            == before.loc[located["complaint_id"], "community_id"].to_numpy())
+    print(f"after regeneration: {among.mean():.2%} of {len(located)} located complaints in a grid holding their "
+          f"point; {int((hits > 1).sum())} in overlapping outlines; {kept.mean():.2%} keep their community")
+    assert (hits > 0).all() and among.all()
+    assert kept.mean() >= 0.9  # border cells may move a complaint to the neighbouring community (see Baltimore)

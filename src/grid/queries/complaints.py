@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from grid.governance.access import AccessError, Viewer
 from grid.governance.refresh import read_complaints_as_of
 from grid.governance.sla import clock_states
 from grid.h3index import cells_to_lonlat
+from grid.store import query_frame
 
 __all__ = ["ComplaintFilter", "visible_complaints", "work_list", "complaint_timeline", "complaint_trends",
            "complaints_by_area", "check_grid_access", "complaints_as_of", "CLOSED_STATUSES", "VOID_STATUSES",
@@ -142,10 +142,7 @@ def visible_complaints(con: duckdb.DuckDBPyConnection, viewer: Viewer,
     """
     f = flt or ComplaintFilter()
     check_grid_access(viewer, f.grid_id)
-    # Arrow, not .df(): DuckDB's .df() warns under pandas 3.1 for tz-aware columns; h3 stays
-    # UInt64 (nullable) instead of float64, which would round H3 ids.
-    table = con.execute(_SQL.format(columns=_columns(viewer)), _params(viewer, f)).to_arrow_table()
-    frame = table.to_pandas(types_mapper={pa.uint64(): pd.UInt64Dtype()}.get)
+    frame = query_frame(con, _SQL.format(columns=_columns(viewer)), _params(viewer, f))
     if not viewer.exact_address:
         frame = _cell_points(frame)
     frame = _with_states(frame, complaints_as_of(con))
