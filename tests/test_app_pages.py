@@ -346,7 +346,7 @@ def test_printable_report(demo: Settings, media: list[MediaFileManager]) -> None
     assert html.count("<tr class=") == len(report.requirements) + len(report.checks)
     assert "<script" not in html and not maps.external_urls(html)
     assert "@media print" in html and "Noto Sans CJK SC" in html and "<svg" in html
-    assert t("report_print_hint") in [c.value for c in at.caption][-1]
+    assert t("report_print_hint") in [c.value for c in at.main.caption][-1]
 
 
 def test_community_in_english(demo: Settings) -> None:

@@ -188,10 +188,6 @@ def test_located_complaints_route_to_a_grid(city: City) -> None:
     assert agree.mean() >= 0.9
 
 
-@pytest.mark.xfail(strict=True, reason="generated grid outlines (grids._grid_rows, union of whole H3 cells) overlap "
-                                       "at community borders, and routing.place_points breaks the tie by the "
-                                       "cell's area share, so a point near a border may go to the neighbouring "
-                                       "community's grid (about 21 % of points in border cells here)")
 def test_points_in_border_cells_go_to_the_community_holding_them(city: City) -> None:
     located = _located(city)
     holder = _holding_stand_in(city, located)
@@ -223,9 +219,6 @@ def test_address_routes_name_their_community(city: City) -> None:
     assert all(name in text for name, text in zip(names, texts))
 
 
-@pytest.mark.xfail(strict=True, reason="routing.names_in_text removes all spaces and matches community names as "
-                                       "substrings, so in Latin-script addresses a name matches inside a word "
-                                       "(539 N CAREY ST -> CARE, 221 GLENRAE DR -> Glen)")
 def test_latin_addresses_match_whole_words_only(city: City) -> None:
     routes = _routes(city.settings).set_index("complaint_id")
     assert routes.loc["14-00680308", "community_name"] != "CARE"  # 539 N CAREY ST
@@ -281,10 +274,6 @@ def test_every_complaint_gets_a_due_at(city: City) -> None:
     assert (sla.loc[given, "due_at"].to_numpy()[clear] == due.to_numpy()[clear]).all()
 
 
-@pytest.mark.xfail(strict=True, reason="sla_store.compute_sla_rows counts working days in settings.default_timezone "
-                                       "(Asia/Shanghai), not the records' zone (America/New_York in the mapping), "
-                                       "so Baltimore deadlines end at 23:59:59 Beijing time, 11:59 or 10:59 in "
-                                       "Baltimore, from the wrong local day of receipt")
 def test_working_day_deadlines_follow_the_records_time_zone(city: City) -> None:
     con = open_reader(city.settings.db_path)
     sla = query_frame(con, "SELECT c.complaint_id, c.received_at, s.rule_due_at FROM complaints c "

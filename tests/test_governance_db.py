@@ -244,7 +244,7 @@ def test_three_rates_recomputed_by_hand(demo_db, by: list[str]) -> None:
                              "LEFT JOIN complaint_sla s USING (complaint_id)")
     library = rates(con, settings, system_viewer(), by=by)
     con.close()
-    assert as_of == pd.Timestamp("2026-06-30 16:00", tz="UTC")  # end of 30 June 2026, Beijing time
+    assert as_of == pd.Timestamp("2026-06-29 16:00", tz="UTC")  # 00:00 on 30 June 2026 Beijing time: the generator's snapshot
     frame["month"] = frame["received_at"].dt.tz_convert(settings.default_timezone).dt.strftime("%Y-%m")
     frame = frame.dropna(subset=[c for c in by if c != "month"])
     vocab = pd.read_csv(settings.governance_dir / "satisfaction.csv", dtype=str)
@@ -304,7 +304,7 @@ GRIDS = [
     ({"grid_id": "G3", "community_id": "C2", "name": "春晓第1网格"}, _box(X0 + 0.010, Y0, X0 + 0.015, Y0 + 0.010)),
     ({"grid_id": "G4", "community_id": "C3", "name": "丹水第1网格"}, _box(X0, Y0 + 0.010, X0 + 0.010, Y0 + 0.020)),
 ]
-# complaint id, lon, lat, address -> expected (grid, community, subdistrict, method, level, reason start)
+# complaint id, lon, lat, address -> expected (grid, community, subdistrict, method, level, reason)
 TINY_COMPLAINTS = [
     ("K1", X0 + 0.0025, Y0 + 0.005, "", ("G1", "C1", "民主街道", "point", "grid", None)),
     ("K2", X0 + 0.0075, Y0 + 0.005, "", ("G2", "C1", "民主街道", "point", "grid", None)),
@@ -379,9 +379,6 @@ def test_unrouted_queue_on_the_command_line(tiny: Settings) -> None:
     assert not re.search(r"\bK[1-5]\b|\bK7\b", result.output)
 
 
-@pytest.mark.xfail(strict=True, reason="routing.names_in_text lets the longer of two different community names "
-                                       "win, so an address naming two disjoint communities is not flagged as "
-                                       "ambiguous (only nested names should resolve to the longest)")
 def test_two_community_names_of_different_length_are_ambiguous(settings: Settings, tmp_path: Path) -> None:
     for kind, rows in (("boundaries", COMMUNITIES), ("grids", GRIDS)):
         ingest_file(kind, _geojson(tmp_path / f"{kind}.geojson", rows), settings=settings)
@@ -392,9 +389,6 @@ def test_two_community_names_of_different_length_are_ambiguous(settings: Setting
     assert route["reason"] == "address names several communities: C1, C2"
 
 
-@pytest.mark.xfail(strict=True, reason="routing.place_points lets an H3 cell with one candidate grid decide "
-                                       "alone even when the grid covers only part of the cell (area_share < 1), "
-                                       "so a point just outside a grid's edge is routed into it")
 def test_point_just_outside_a_grid_edge_is_not_routed_into_it(settings: Settings, tmp_path: Path) -> None:
     for kind, rows in (("boundaries", COMMUNITIES), ("grids", GRIDS)):
         ingest_file(kind, _geojson(tmp_path / f"{kind}.geojson", rows), settings=settings)
@@ -496,9 +490,6 @@ def test_roster_phones_are_stored_masked_only_for_kept_rows(tiny: Settings, tmp_
         assert phone.encode() not in blob
 
 
-@pytest.mark.xfail(strict=True, reason="grid.ingest._raw_records masks complainant_name/complainant_phone/"
-                                       "description in quarantined rows but not the roster's 'phone' field, so "
-                                       "a rejected manager row keeps its raw mobile number in quarantine.raw_json")
 def test_quarantined_roster_rows_hold_no_raw_phone(tiny: Settings, tmp_path: Path) -> None:
     ingest_file("managers", _write_roster(tmp_path / "roster.csv", "utf-8"), settings=tiny)
     con = _reader(tiny)

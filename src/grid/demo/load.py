@@ -45,7 +45,7 @@ class DemoLoad:
 def load_demo(files: DemoFiles, *, settings: Settings, as_of: date | None = None,
               progress: Progress | None = None) -> DemoLoad:
     """Set the study area, ingest boundaries, land use, grids, the manager roster, facilities,
-    complaints (as of the end of ``as_of``, local time) and streets, compute walking access
+    complaints (as of 00:00 local time on ``as_of``, when the generator took its snapshot) and streets, compute walking access
     (``cell_access``) and create one demo user per role (password ``demo-password``).
 
     Every row gets ``source = 'synthetic-demo'``.
@@ -54,7 +54,7 @@ def load_demo(files: DemoFiles, *, settings: Settings, as_of: date | None = None
     step("load study area")
     area = set_study_area(settings, files.study_area, name=f"{DISTRICT}（合成）")
     reports = []
-    stamp = None if as_of is None else pd.Timestamp(as_of, tz=settings.default_timezone) + pd.Timedelta(days=1)
+    stamp = None if as_of is None else pd.Timestamp(as_of, tz=settings.default_timezone)  # the generator's as-of: 00:00
     for kind, path in (("boundaries", files.communities), ("landuse", files.landuse), ("grids", files.grids),
                        ("managers", files.managers), ("facilities", files.facilities),
                        ("complaints", files.complaints)):

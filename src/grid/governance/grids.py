@@ -49,8 +49,19 @@ def _community_cells(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return cells
 
 
-def _grid_rows(plan: pd.DataFrame, balance: pd.DataFrame) -> pd.DataFrame:
+def _community_outlines(con: duckdb.DuckDBPyConnection) -> pd.Series:
+    rows = con.execute("SELECT community_id, ST_AsWKB(geom) FROM communities").fetchall()
+    return pd.Series({r[0]: shapely.from_wkb(bytes(r[1])) for r in rows}, dtype=object)
+
+
+def _grid_rows(plan: pd.DataFrame, communities: pd.Series) -> pd.DataFrame:
+    """One ``grids`` row per grid: its cells' outline clipped to its community (so grids of
+    neighbouring communities never overlap where a border cell is shared)."""
     outlines = grid_polygons(plan).set_index("grid_id")
+    border = communities.reindex(outlines["community_id"]).to_numpy(dtype=object)
+    clipped = shapely.intersection(outlines.geometry.to_numpy(), border)
+    keep = ~shapely.is_missing(border) & ~shapely.is_empty(clipped)
+    outlines["geometry"] = np.where(keep, clipped, outlines.geometry.to_numpy())
     sums = plan.groupby("grid_id").agg(community_id=("community_id", "first"), name=("name", "first"),
                                        households=("households", "sum"), population=("population", "sum"),
                                        area_m2=("area_m2", "sum"))
@@ -84,7 +95,7 @@ def generate_grids(con: duckdb.DuckDBPyConnection, settings: Settings, *, replac
     load_id = begin_load(con, kind="grids", file_name="grid grids generate", file_path=None,
                          sha256=_options_sha(settings, cells), options_json=json.dumps(bounds), source_crs="EPSG:4326",
                          encoding=None)
-    rows = _grid_rows(plan, balance)
+    rows = _grid_rows(plan, _community_outlines(con))
     con.execute("DELETE FROM grid_cells")
     con.execute("DELETE FROM grids")
     con.register("_generated", rows)

@@ -102,8 +102,8 @@ def refresh_sla(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[int
     from grid.governance.sla_store import compute_sla_rows, write_sla_reference
 
     write_sla_reference(con, settings)
-    complaints = query_frame(con, "SELECT complaint_id, received_at, category, request_type, urgency, source_due_at "
-                             "FROM complaints")
+    complaints = query_frame(con, "SELECT complaint_id, received_at, category, request_type, urgency, source_due_at, "
+                             "time_zone FROM complaints")
     rows, notes = compute_sla_rows(complaints, settings)
     con.execute("DELETE FROM complaint_sla")
     con.register("_sla", rows)

@@ -47,9 +47,11 @@ def place_points(h3: np.ndarray, lon: np.ndarray, lat: np.ndarray, cells: pd.Dat
                  geoms: dict[str, shapely.Geometry]) -> np.ndarray:
     """Id of the polygon holding each point (object array, None outside all).
 
-    ``cells`` maps (id, h3, area_share). A cell with one candidate decides alone; in a
-    cell shared by several polygons the point-in-polygon test decides, and the
-    largest share breaks a tie (a point on a common edge).
+    ``cells`` maps (id, h3, area_share). A cell wholly inside one polygon
+    (area_share 1) decides alone; in a cell the polygon covers only in part, or
+    shares with others, the point-in-polygon test decides (a point on an edge
+    counts for both sides; the largest share breaks that tie). A point in no
+    candidate polygon is outside: None.
     """
     out = np.full(len(h3), None, dtype=object)
     if not len(h3) or cells.empty:
@@ -57,32 +59,60 @@ def place_points(h3: np.ndarray, lon: np.ndarray, lat: np.ndarray, cells: pd.Dat
     points = pd.DataFrame({"row": np.arange(len(h3)), "h3": h3}).dropna()
     points["h3"] = points["h3"].astype(np.uint64)
     cand = points.merge(cells, on="h3").sort_values(["row", "area_share"], ascending=[True, False])
-    shared = cand["row"].duplicated(keep=False).to_numpy()
-    single = cand[~shared]
-    out[single["row"].to_numpy()] = single["id"].to_numpy(dtype=object)
-    multi = cand[shared]
-    if len(multi):
-        rows = multi["row"].to_numpy()
-        polys = np.array([geoms.get(i) for i in multi["id"]], dtype=object)
-        inside = shapely.contains_xy(polys, lon[rows], lat[rows]) & ~shapely.is_missing(polys)
-        ranked = multi.assign(inside=inside).sort_values(["row", "inside", "area_share"],
-                                                         ascending=[True, False, False])
-        first = ranked.drop_duplicates("row")
-        out[first["row"].to_numpy()] = first["id"].to_numpy(dtype=object)
+    whole = ~cand["row"].duplicated(keep=False).to_numpy() & (cand["area_share"].to_numpy() >= 1 - 1e-9)
+    out[cand.loc[whole, "row"].to_numpy()] = cand.loc[whole, "id"].to_numpy(dtype=object)
+    test = cand[~whole]
+    if len(test):
+        rows = test["row"].to_numpy()
+        polys = np.array([geoms.get(i) for i in test["id"]], dtype=object)
+        inside = ~shapely.is_missing(polys)
+        inside[inside] = shapely.intersects_xy(polys[inside], lon[rows[inside]], lat[rows[inside]])
+        held = test[inside].drop_duplicates("row")  # sorted by share: the largest holding polygon first
+        out[held["row"].to_numpy()] = held["id"].to_numpy(dtype=object)
     return out
 
 
 def _clean(text: pd.Series) -> pd.Series:
-    return text.fillna("").str.replace(r"\s+", "", regex=True).str.casefold()
+    """Text for matching: casefolded, runs of spaces as one space."""
+    return text.fillna("").str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def _name_pattern(name: str) -> str:
+    """Regex finding ``name`` in a text: Latin-script names on word boundaries (CARE must not
+    match CAREY), Chinese names anywhere, spaces in the text ignored."""
+    if re.search(r"[a-z0-9]", name):
+        return r"(?<![a-z0-9])" + re.escape(name).replace(r"\ ", r"\s*") + r"(?![a-z0-9])"
+    return r"\s*".join(re.escape(ch) for ch in name.replace(" ", ""))
+
+
+def _matches(clean: pd.Series, names: pd.Series, ids: pd.Series) -> dict[object, list[tuple[str, str]]]:
+    """Per text label: the (name, community_id) pairs found in it."""
+    found: dict[object, list[tuple[str, str]]] = {}
+    for name, cid in zip(names, ids):
+        if len(name.replace(" ", "")) < 2:
+            continue
+        for label in clean.index[clean.str.contains(_name_pattern(name), regex=True)]:
+            found.setdefault(label, []).append((name, str(cid)))
+    return found
+
+
+def _pick(matches: list[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """The community of a text's matches, or None with the ambiguity reason: a name found only
+    as part of a longer name found (春晓 inside 春晓花园) does not count."""
+    kept = [(n, c) for n, c in matches if not any(n != m and n in m for m, _ in matches)]
+    communities = sorted({c for _, c in kept})
+    if len(communities) == 1:
+        return communities[0], None
+    return None, "address names several communities: " + ", ".join(communities)
 
 
 def names_in_text(texts: pd.Series, communities: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Community named in each text: (community_id or NA, reason when none or ambiguous).
+    """Community named in each text: (community_id or NA, reason when ambiguous).
 
-    A full community name (e.g. 江滨社区) found in the text counts; so does the name
-    without its 社区/居委会 suffix when the text *is* that name (a community field).
-    The longest name found wins; two different communities of that length are
-    ambiguous and route nowhere.
+    A text that *is* a community's name, with or without its 社区/居委会 suffix (a
+    community field), decides at once. Otherwise every community name found in the
+    text counts (see :func:`_name_pattern`); a name found only inside a longer
+    found name is dropped; two different communities left is ambiguous.
     """
     ids = pd.Series(pd.NA, index=texts.index, dtype="string")
     reasons = pd.Series(pd.NA, index=texts.index, dtype="string")
@@ -91,22 +121,11 @@ def names_in_text(texts: pd.Series, communities: pd.DataFrame) -> tuple[pd.Serie
     clean = _clean(texts)
     names = _clean(communities["name"])
     short = names.str.replace(_SUFFIXES, "", regex=True)
-    by_exact = dict(zip(names, communities["community_id"])) | dict(zip(short[short != ""], communities["community_id"]))
-    hits = clean.map(by_exact)
-    found: dict[object, list[tuple[int, str]]] = {}
-    for name, cid in sorted(zip(names, communities["community_id"]), key=lambda p: -len(p[0])):
-        if len(name) < 2:
-            continue
-        for label in clean.index[clean.str.contains(name, regex=False)]:
-            found.setdefault(label, []).append((len(name), str(cid)))
-    for label, matches in found.items():
-        if pd.notna(hits.get(label)):
-            continue
-        longest = {cid for n, cid in matches if n == matches[0][0]}
-        if len(longest) == 1:
-            hits[label] = longest.pop()
-        else:
-            reasons[label] = "address names several communities: " + ", ".join(sorted(longest))
+    exact = dict(zip(short[short != ""], communities["community_id"])) | dict(zip(names, communities["community_id"]))
+    hits = clean.map(exact)
+    undecided = clean[hits.isna() & (clean != "")]
+    for label, matches in _matches(undecided, names, communities["community_id"]).items():
+        hits[label], reasons[label] = _pick(matches)
     ids[:] = hits.astype("string")
     return ids, reasons
 

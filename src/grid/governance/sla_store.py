@@ -43,20 +43,26 @@ def _outside(received: pd.Series, calendar: WorkCalendar, timezone: str) -> np.n
 
 
 def _rule_times(complaints: pd.DataFrame, rules: pd.DataFrame, calendar: WorkCalendar,
-                timezone: str) -> tuple[pd.DataFrame, int]:
+                timezone: str) -> pd.DataFrame:
+    """Due times of complaints whose local times are in ``timezone``."""
     outside = _outside(complaints["received_at"], calendar, timezone)
     parts = [due_times(complaints[~outside], rules, calendar, timezone=timezone)]
     if outside.any():
         years = complaints.loc[outside, "received_at"].dt.year
         fallback = weekdays_calendar(int(years.min()), int(years.max()) + 1)
         parts.append(due_times(complaints[outside], rules, fallback, timezone=timezone))
-    times = pd.concat(parts).reindex(complaints.index)
-    return times, int(outside.sum())
+    return pd.concat(parts)
+
+
+def _zones(frame: pd.DataFrame, default: str) -> pd.Series:
+    zone = frame["time_zone"] if "time_zone" in frame else pd.Series(pd.NA, index=frame.index)
+    return zone.astype("string").fillna(default)
 
 
 def compute_sla_rows(complaints: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, list[str]]:
     """``complaint_sla`` rows and notes for complaints (complaint_id, received_at, category,
-    request_type, urgency, source_due_at).
+    request_type, urgency, source_due_at, time_zone: the zone of the record's local times,
+    default ``settings.default_timezone``).
 
     ``rule_due_at`` comes from the rules; ``due_at`` is the record's own deadline where it
     has one and ``settings.sla_prefer_source_due`` (``due_basis`` 'source'), else the rule's
@@ -68,8 +74,14 @@ def compute_sla_rows(complaints: pd.DataFrame, settings: Settings) -> tuple[pd.D
         return empty, []
     rules, calendar = read_governance_rules(settings)
     frame = complaints.reset_index(drop=True)
-    times, n_outside = _rule_times(frame, rules, calendar, settings.default_timezone)
-    outside = _outside(frame["received_at"], calendar, settings.default_timezone)
+    zones = _zones(frame, settings.default_timezone)
+    outside = np.zeros(len(frame), dtype=bool)
+    parts = []
+    for zone in zones.unique():
+        rows = (zones == zone).to_numpy()
+        parts.append(_rule_times(frame[rows], rules, calendar, str(zone)))
+        outside[rows] = _outside(frame.loc[rows, "received_at"], calendar, str(zone))
+    times, n_outside = pd.concat(parts).reindex(frame.index), int(outside.sum())
     source = frame["source_due_at"].notna().to_numpy() & settings.sla_prefer_source_due
     times["due_at"] = times["rule_due_at"].where(~source, frame["source_due_at"])
     times["due_basis"] = np.where(source, "source", np.where(outside, "rule_weekdays", "rule"))

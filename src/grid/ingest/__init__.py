@@ -120,7 +120,7 @@ def _raw_records(frame: pd.DataFrame, labels: pd.Index, used: dict[str, str]) ->
     """Rejected source rows as JSON, with personal data masked (quarantine never holds it raw)."""
     raw = frame.loc[labels].copy()
     maskers = (("complainant_name", privacy.mask_names), ("complainant_phone", privacy.mask_phones),
-               ("description", privacy.mask_free_text))
+               ("phone", privacy.mask_phones), ("description", privacy.mask_free_text))
     for field_name, masker in maskers:
         column = used.get(field_name)
         if column and column in raw:

@@ -228,7 +228,7 @@ def prepare_complaints(frame: pd.DataFrame, ctx: Context) -> Prepared:
         "description": privacy.mask_free_text(text_field(frame, "description")[keep]),
         "address": text_field(frame, "address")[keep], "area_name": text_field(frame, "area_name")[keep],
         "lon": lon[keep], "lat": lat[keep], "h3": pd.array(np.where(h3 == 0, None, h3), dtype="UInt64"),
-        **_personal_data(frame, keep, ctx.hash_key), "source": ctx.source})
+        **_personal_data(frame, keep, ctx.hash_key), "time_zone": ctx.timezone, "source": ctx.source})
     return prepared
 
 

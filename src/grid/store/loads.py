@@ -50,7 +50,8 @@ TARGETS: dict[str, Target] = {
         "complaint_id", "received_at", "request_type", "category", "urgency", "channel", "status",
         "closed_at", "source_due_at", "satisfaction", "description", "address", "area_name", "lon", "lat",
         "h3", "complainant_masked", "complainant_hash", "phone_masked", "phone_hash",
-        "source_request_type", "source_category", "source_status", "responded_at", "reopen_count", "source")),
+        "source_request_type", "source_category", "source_status", "responded_at", "reopen_count", "time_zone",
+        "source")),
     "managers": Target("managers", "manager_id", (
         "manager_id", "name", "phone_masked", "phone_hash", "grid_ids", "community_id", "subdistrict", "source")),
     "landuse": Target("landuse", "landuse_id", (

@@ -114,6 +114,7 @@ ALTER TABLE loads ADD COLUMN rows_routed BIGINT;
 ALTER TABLE loads ADD COLUMN rows_unrouted BIGINT;
 ALTER TABLE complaints ADD COLUMN responded_at TIMESTAMPTZ;
 ALTER TABLE complaints ADD COLUMN reopen_count INTEGER;
+ALTER TABLE complaints ADD COLUMN time_zone VARCHAR;
 DROP TABLE managers;
 CREATE TABLE managers (
     manager_id VARCHAR PRIMARY KEY, name VARCHAR, phone_masked VARCHAR, phone_hash VARCHAR,
