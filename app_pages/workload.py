@@ -55,7 +55,7 @@ for column, frame, outlines, key, grid_column in (
     column.markdown(f"**{t(key, lang)}**")
     loads = frame.set_index("grid_id")["load"]
     drawn = view.cells.assign(count=view.cells[grid_column].map(loads).round(2)).drop_duplicates("h3")
-    m = maps.count_map(drawn[["h3", "count"]], outlines=outlines, lang=lang,
+    m = maps.count_map(drawn[["h3", "count"]], outlines=outlines, lang=lang, breaks=(0.85, 1.0, 1.15),
                        title=f"{t('col_load', lang)} · {t(key, lang)}")
     with column:
         st_folium(m, key=f"redraw_map_{key}", height=380, use_container_width=True, returned_objects=[], render=False)

@@ -342,3 +342,57 @@ def test_facilities_without_coordinates_are_left_out() -> None:
     inputs["facilities"][["lon", "lat"]] = np.nan
     layers = {layer.layer_name: layer.data for layer in _layers(coverage_map(**inputs))}
     assert layers["设施"]["features"] == []
+
+
+# --------------------------------------------------------------------------- governance maps
+
+
+def _grid_inputs() -> tuple[pd.DataFrame, object, pd.DataFrame]:
+    import geopandas as gpd
+
+    ring = h3.grid_disk(CENTRE, 1)
+    cells = pd.DataFrame({"h3": np.array([_int(c) for c in ring], dtype=np.uint64),
+                          "households": [0, 40, 80, 120, 0, 10, 60]})
+    lat, lon = h3.cell_to_latlng(CENTRE)
+    outline = gpd.GeoDataFrame({"grid_id": ["G1"], "name": ["花桥第1网格"]},
+                               geometry=[shapely.box(lon - 0.002, lat - 0.002, lon + 0.002, lat + 0.002)],
+                               crs="EPSG:4326")
+    complaints = pd.DataFrame({"lon": [lon, lon + 0.0005, lon - 0.0005, np.nan], "lat": [lat, lat, lat, np.nan],
+                               "complaint_id": ["A<1>", "B", "C", "D"], "category_label": ["垃圾清运"] * 4,
+                               "status_label": ["办理中", "办理中", "办结", "办结"], "due_label": ["2026-06-30 23:59"] * 4,
+                               "is_open": [True, True, False, False], "overdue": [True, False, True, False]})
+    return cells, outline, complaints
+
+
+def test_grid_map_colours_complaints_by_state_and_stays_local() -> None:
+    from grid.maps import COMPLAINT_COLOURS, grid_map, map_html
+
+    cells, outline, complaints = _grid_inputs()
+    m = grid_map(cells, outline, complaints, lang="en", title="G1")
+    layers = {layer.layer_name: layer for layer in _layers(m)}
+    points = layers["complaints"].data["features"]
+    assert [f["properties"]["k"] for f in points] == ["overdue", "open", "closed"]  # the unlocated one is left out
+    assert points[0]["properties"]["id"] == "A&lt;1&gt;"  # escaped: popups set innerHTML
+    assert len(layers["grid cells"].data["features"]) == 7
+    legend = _legend(m)
+    assert all(colour in legend for colour in COMPLAINT_COLOURS.values()) and "overdue" in legend
+    assert external_urls(map_html(m)) == []
+
+
+def test_count_map_classes_hotspots_and_fixed_breaks() -> None:
+    from grid.maps import count_map
+
+    ring = [_int(c) for c in h3.grid_disk(CENTRE, 2)]
+    counts = np.arange(len(ring), dtype=float)
+    cells = pd.DataFrame({"h3": np.array(ring, dtype=np.uint64), "count": counts,
+                          "z": counts / 3, "hotspot": counts >= 17, "coldspot": counts == 0})
+    m = count_map(cells, lang="en", title="t")
+    (layer, *outlines) = _layers(m)
+    classes = [f["properties"]["b"] for f in layer.data["features"]]
+    assert classes[0] == 0 and classes[-1] == 4 and classes == sorted(classes)
+    assert [o.layer_name for o in outlines] == ["hotspot (Gi*, FDR)", "coldspot"]
+    fixed = count_map(cells.assign(count=[0.0, 0.5, 0.9, 1.0, 1.1, 1.3] + [1.0] * (len(ring) - 6))[["h3", "count"]],
+                      breaks=(0.85, 1.0, 1.15))
+    first = [f["properties"]["b"] for f in _layers(fixed)[0].data["features"]][:6]
+    assert first == [0, 1, 2, 2, 3, 4]
+    assert "≤ 0.85" in _legend(fixed) and "&gt; 1.15" in _legend(fixed)

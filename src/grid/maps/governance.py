@@ -124,24 +124,30 @@ def grid_map(cells: pd.DataFrame, outlines: pd.DataFrame, complaints: pd.DataFra
     return m
 
 
-def _count_classes(values: np.ndarray) -> tuple[np.ndarray, list[float]]:
-    """Class 0 for zero, then quartiles of the positive values (upper bounds ``edges``)."""
+def _count_classes(values: np.ndarray, breaks: tuple[float, ...] | None = None) -> tuple[np.ndarray, list[float]]:
+    """Class 0 for zero, then classes with upper bounds ``breaks`` (default: quartiles of the
+    positive values), the last open-ended."""
     positive = values[values > 0]
-    edges = sorted(set(np.round(np.quantile(positive, [0.25, 0.5, 0.75]), 2).tolist())) if len(positive) else []
+    if breaks is not None:
+        edges = sorted(breaks)[:3]
+    else:
+        edges = sorted(set(np.round(np.quantile(positive, [0.25, 0.5, 0.75]), 2).tolist())) if len(positive) else []
     return np.where(values > 0, 1 + np.searchsorted(edges, values, side="left").clip(0, len(edges)), 0), edges
 
 
 def count_map(cells: pd.DataFrame, *, outlines: pd.DataFrame | None = None, highlight: np.ndarray | None = None,
-              highlight_label: str | None = None, basemap: str = "none", tianditu_key: str | None = None,
-              lang: str = "zh", title: str | None = None, height: str = "100%") -> folium.Map:
+              highlight_label: str | None = None, breaks: tuple[float, ...] | None = None,
+              basemap: str = "none", tianditu_key: str | None = None, lang: str = "zh", title: str | None = None,
+              height: str = "100%") -> folium.Map:
     """Complaints per H3 cell (``cells``: h3, count; optional z, hotspot, coldspot) in
-    quantile classes, with hotspots (red) and coldspots (blue) outlined, or the cells in
-    ``highlight`` outlined (e.g. a life-circle gap, labelled ``highlight_label``)."""
+    quantile classes (or up to three fixed ``breaks``, so two maps compare), with hotspots
+    (red) and coldspots (blue) outlined, or the cells in ``highlight`` outlined (e.g. a
+    life-circle gap, labelled ``highlight_label``)."""
     basemap_unavailable_reason(basemap, tianditu_key=tianditu_key)
     m = local_map(height=height)
     add_basemap(m, basemap, tianditu_key=tianditu_key, lang=lang)
     counts = cells["count"].to_numpy(float)
-    classes, edges = _count_classes(counts)
+    classes, edges = _count_classes(counts, breaks)
     props = {"b": classes, "n": counts}
     if "z" in cells:
         props["z"] = np.round(cells["z"].to_numpy(float), 2)
