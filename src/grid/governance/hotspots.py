@@ -299,6 +299,9 @@ def repeat_places(frame: pd.DataFrame, *, window_days: float = 30, min_count: in
     same_place = np.r_[False, place[1:] == place[:-1]]
     close = (rows["received_at"].diff() <= pd.Timedelta(days=window_days)).to_numpy()
     chain = np.cumsum(~(same_place & close))
+    sizes = np.bincount(chain)
+    long_enough = sizes[chain] >= min_count  # aggregate only the chains reported (lists are slow per group)
+    rows, chain = rows[long_enough], chain[long_enough]
     chains = rows.groupby(chain, sort=False).agg(
         h3=("h3", "first"),
         category=("category", "first"),
