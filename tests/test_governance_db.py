@@ -572,3 +572,18 @@ def test_generate_grids_replace_on_the_demo(demo_db, tmp_path: Path, monkeypatch
           f"point; {int((hits > 1).sum())} in overlapping outlines; {kept.mean():.2%} keep their community")
     assert (hits > 0).all() and among.all()
     assert kept.mean() >= 0.9  # border cells may move a complaint to the neighbouring community (see Baltimore)
+
+
+def test_grids_balance_reports_the_stored_grid_layer(demo_db) -> None:
+    """`grid grids balance` on the demo's official grids: the households the grid layer gives,
+    their coefficient of variation and the share within 300-500, as SQL computes them."""
+    settings, _ = demo_db
+    con = _reader(settings)
+    n, cv, within = con.execute("SELECT count(*), stddev_pop(households) / avg(households), "
+                                "avg((households BETWEEN 300 AND 500)::INTEGER) FROM grids").fetchone()
+    con.close()
+    result = CliRunner().invoke(cli, ["--db", str(settings.db_path), "grids", "balance"])
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith(f"{n} grids") and f"cv {cv:.3f}" in first and f"300-500: {within:.1%}" in first
+    assert len(result.output.splitlines()) - 1 == min(10, round(n * (1 - within)))

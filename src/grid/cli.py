@@ -422,9 +422,10 @@ def demo(ctx: click.Context, db_path: Path | None, seed: int | None, scale: floa
 
 
 def _register_governance() -> None:
-    from grid.cli_governance import COMMANDS
+    from grid.cli_export import COMMANDS as EXPORT
+    from grid.cli_governance import COMMANDS as GOVERNANCE
 
-    for command in COMMANDS:
+    for command in (*GOVERNANCE, *EXPORT):
         cli.add_command(command)
 
 

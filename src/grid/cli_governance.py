@@ -61,6 +61,25 @@ def grids_generate(ctx: click.Context, target: int | None, minimum: int | None, 
                f"unrouted: {result.routing['unrouted']:,}")
 
 
+@grids.command("balance")
+@click.pass_context
+def grids_balance(ctx: click.Context) -> None:
+    """Households per stored grid: spread (coefficient of variation), share within the bounds
+    (GRID_MIN/MAX_HOUSEHOLDS) and compactness; the grids furthest outside first."""
+    from grid.governance.grids import stored_grid_balance
+    from grid.store import open_reader
+
+    settings = _settings(ctx)
+    balance, s = stored_grid_balance(open_reader(settings.db_path), settings)
+    click.echo(f"{s['grids']} grids, households per grid mean {s['mean_weight']:.0f} (min {s['min_weight']:.0f}, "
+               f"max {s['max_weight']:.0f}), cv {s['cv']:.3f}; within {settings.grid_min_households}-"
+               f"{settings.grid_max_households}: {s['share_within_bounds']:.1%}; compactness mean "
+               f"{s['mean_compactness']:.2f}")
+    outside = balance[~balance["within_bounds"]].sort_values("households")
+    for row in outside.head(10).itertuples():
+        click.echo(f"  {row.grid_id}: {row.households:.0f} households - {row.reason}")
+
+
 @click.group()
 def users() -> None:
     """Users and roles (admin, planner, supervisor, grid_manager, analyst)."""

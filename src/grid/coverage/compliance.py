@@ -88,8 +88,8 @@ def community_compliance(con: duckdb.DuckDBPyConnection, settings: Settings, *,
 def compliance_overview(compliance: pd.DataFrame, *, requirement: str = "must") -> pd.DataFrame:
     """Per community: counts of pass / partial / fail over ``requirement`` rows and whether all pass."""
     rows = compliance[compliance["requirement"] == requirement]
-    counts = rows.pivot_table(index=["community_id", "name", "subdistrict"], columns="status", values="category",
-                              aggfunc="count", fill_value=0)
+    keys = ["community_id", "name", "subdistrict"]  # dropna=False keeps communities without a sub-district
+    counts = rows.groupby(keys, dropna=False, sort=True)["status"].value_counts().unstack(fill_value=0)
     for status in ("pass", "partial", "fail"):
         if status not in counts:
             counts[status] = 0

@@ -24,7 +24,7 @@ from grid.h3index import cells_area_m2
 from grid.settings import Settings
 from grid.store.loads import begin_load, finish_load
 
-__all__ = ["GeneratedGrids", "generate_grids", "GENERATED_SOURCE"]
+__all__ = ["GeneratedGrids", "generate_grids", "stored_grid_balance", "GENERATED_SOURCE"]
 
 GENERATED_SOURCE = "generated"
 
@@ -114,3 +114,34 @@ def generate_grids(con: duckdb.DuckDBPyConnection, settings: Settings, *, replac
                                "rows_routed": routing["routed_to_grid"] + routing["routed_to_community"],
                                "rows_unrouted": routing["unrouted"]}, message)
     return GeneratedGrids(load_id=load_id, balance=balance, summary=summary, routing=routing)
+
+
+def _polsby_popper(geoms: np.ndarray) -> np.ndarray:
+    """4 pi area / perimeter^2 of WGS-84 polygons, area and perimeter on the ellipsoid (1 = circle)."""
+    import pyproj
+
+    geod = pyproj.Geod(ellps="WGS84")
+    measured = np.array([geod.geometry_area_perimeter(g) for g in geoms], dtype=float).reshape(-1, 2)
+    area, perimeter = np.abs(measured[:, 0]), measured[:, 1]
+    return np.where(perimeter > 0, 4 * np.pi * area / np.maximum(perimeter, 1e-9) ** 2, np.nan)
+
+
+def stored_grid_balance(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Balance of the stored grids (official or generated): households per grid as the grid
+    layer gives them, else estimated from its cells (a shared cell counts by area share;
+    ``households_from`` says which), within the ``settings`` bounds or not, and the
+    Polsby-Popper compactness of the grid polygon."""
+    grids = query_frame(con, "SELECT g.grid_id, g.community_id, ST_AsWKB(g.geom) AS wkb, "
+                             "coalesce(g.households, sum(c.households * gc.area_share), 0) AS households, "
+                             "CASE WHEN g.households IS NULL THEN 'cells' ELSE 'grid layer' END AS households_from "
+                             "FROM grids g LEFT JOIN grid_cells gc USING (grid_id) LEFT JOIN cells c USING (h3) "
+                             "GROUP BY g.grid_id, g.community_id, g.geom, g.households ORDER BY g.grid_id")
+    if grids.empty:
+        raise InputError("no grids in the database; load them (grid ingest grids FILE) or generate them "
+                         "(grid grids generate)")
+    low, high = settings.grid_min_households, settings.grid_max_households
+    grids["compactness"] = _polsby_popper(shapely.from_wkb([bytes(w) for w in grids.pop("wkb")]))
+    grids["within_bounds"] = grids["households"].between(low, high)
+    grids["reason"] = np.where(grids["households"] < low, f"below {low} households",
+                               np.where(grids["households"] > high, f"above {high} households", None))
+    return grids, balance_summary(grids, weight="households")

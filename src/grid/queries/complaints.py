@@ -37,7 +37,7 @@ ADDRESS_COLUMNS = ("address",)
 
 _BASE_COLUMNS = (
     "c.complaint_id, c.received_at, c.request_type, c.category, c.urgency, c.channel, c.status, c.responded_at, "
-    "c.closed_at, c.satisfaction, c.reopen_count, c.source, r.h3, r.grid_id, r.community_id, "
+    "c.closed_at, c.satisfaction, c.reopen_count, c.source, coalesce(c.time_zone, 'Asia/Shanghai') AS time_zone, r.h3, r.grid_id, r.community_id, "
     "r.subdistrict, r.manager_id, r.method AS route_method, r.level AS route_level, r.reason AS route_reason, "
     "s.rule_id, s.response_due_at, s.due_at, s.due_basis")
 
@@ -102,8 +102,17 @@ def _with_states(frame: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     frame = pd.concat([frame, states], axis=1)
     frame["is_open"] = ~frame["status"].isin(CLOSED_STATUSES)
     frame["hours_left"] = np.where(frame["is_open"], (frame["due_at"] - as_of).dt.total_seconds() / 3600, np.nan)
-    frame["month"] = frame["received_at"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m")
+    frame["month"] = _local_months(frame)
     return frame
+
+
+def _local_months(frame: pd.DataFrame) -> pd.Series:
+    """'YYYY-MM' of each complaint's receipt in its own time zone (the source's local time)."""
+    months = pd.Series("", index=frame.index, dtype=object)
+    for zone in frame["time_zone"].unique():
+        rows = frame["time_zone"] == zone
+        months[rows] = frame.loc[rows, "received_at"].dt.tz_convert(zone).dt.strftime("%Y-%m")
+    return months
 
 
 def _cell_points(frame: pd.DataFrame) -> pd.DataFrame:

@@ -5,8 +5,9 @@ proposal to redraw grids so the load evens out.
 
 from __future__ import annotations
 
-import io
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import geopandas as gpd
@@ -17,6 +18,7 @@ import shapely
 from grid.store import query_frame
 from grid.governance.access import Viewer
 from grid.governance.regions import grid_polygons, redraw_proposal
+from grid.io.export import write_export
 from grid.governance.sla import SATISFACTION_FILE, read_satisfaction, three_rates
 from grid.queries.complaints import ComplaintFilter, check_grid_access, complaints_as_of, visible_complaints, work_list
 from grid.settings import Settings
@@ -124,8 +126,10 @@ class RedrawView:
 
 
 def _cell_load(con: duckdb.DuckDBPyConnection, viewer: Viewer, months: int) -> pd.DataFrame:
+    """Each cell whole, with all its households, in the grid holding most of it (the redraw moves
+    whole cells); complaints of the last ``months`` per cell."""
     cells = query_frame(con,
-        "SELECT g.community_id, gc.grid_id, gc.h3, coalesce(c.households, 0) * gc.area_share AS households "
+        "SELECT g.community_id, gc.grid_id, gc.h3, coalesce(c.households, 0) AS households "
         "FROM grid_cells gc JOIN grids g USING (grid_id) LEFT JOIN cells c USING (h3) "
         "QUALIFY row_number() OVER (PARTITION BY gc.h3 ORDER BY gc.area_share DESC, gc.grid_id) = 1")
     if viewer.grid_ids is not None:
@@ -169,8 +173,7 @@ def export_work_list(con: duckdb.DuckDBPyConnection, viewer: Viewer, flt: Compla
         frame[column] = frame[column].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M")
     if fmt == "csv":
         return frame.to_csv(index=False).encode("utf-8-sig")
-    if fmt == "xlsx":
-        buffer = io.BytesIO()
-        frame.to_excel(buffer, index=False, sheet_name="work_list")
-        return buffer.getvalue()
+    if fmt == "xlsx":  # through write_export: text stays text (a description starting with '=' is no formula)
+        with tempfile.TemporaryDirectory() as folder:
+            return write_export(frame, Path(folder) / "work_list.xlsx", layer="work_list").read_bytes()
     raise ValueError(f"unknown export format {fmt!r}; use csv or xlsx")

@@ -65,7 +65,7 @@ def connect(path: Path, *, read_only: bool = True, spatial: bool = True) -> duck
     if read_only and not path.exists():
         raise DatabaseMissingError(
             f"no database at {path}; build the demo with `make run` (or `grid demo`), "
-            "or create an empty one with `grid db init --db {path}`"
+            f"or create an empty one with `grid db init --db {path}`"
         )
     if not read_only:
         return _prepare(duckdb.connect(str(path), config=dict(_OFFLINE_CONFIG)), spatial)
