@@ -40,7 +40,7 @@ st.caption(t("redraw_intro", lang))
 weight = st.slider(t("redraw_weight", lang), 0.0, 1.0, 0.5, 0.1, key="redraw_weight")
 view = c.redraw(version, who, months, float(weight))
 fig = view.figures
-r1, r2, r3 = st.columns(3)
+r1, r2, r3, r4 = st.columns(4)
 r1.metric(t("cv_load", lang), f"{fig['cv_after']:.3f}", delta=f"{fig['cv_after'] - fig['cv_before']:+.3f}",
           delta_color="inverse", help=f"{t('before', lang)}: {fig['cv_before']:.3f}")
 r2.metric(t("max_min", lang), f"{fig['max_min_ratio_after']:.2f}",
@@ -48,6 +48,12 @@ r2.metric(t("max_min", lang), f"{fig['max_min_ratio_after']:.2f}",
           help=f"{t('before', lang)}: {fig['max_min_ratio_before']:.2f}")
 r3.metric(t("within_bounds", lang), c.pct(100 * fig["share_within_bounds_after"]),
           delta=f"{100 * (fig['share_within_bounds_after'] - fig['share_within_bounds_before']):+.1f} pp")
+r4.metric(t("grids_count", lang), f"{fig['grids_after']:.0f}", delta=f"{fig['grids_after'] - fig['grids_before']:+.0f}",
+          delta_color="off", help=f"{t('before', lang)}: {fig['grids_before']:.0f}")
+if fig["cv_after"] >= fig["cv_before"]:
+    st.info(t("redraw_no_gain", lang))
+else:
+    st.success(t("redraw_gain", lang, before=fig["cv_before"], after=fig["cv_after"]))
 left, right = st.columns(2)
 for column, frame, outlines, key, grid_column in (
         (left, view.before, view.outlines_before, "before", "current_grid_id"),

@@ -269,13 +269,24 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "imbalance": ("不均衡程度", "Imbalance"), "cv_households": ("户数变异系数", "CV of households"),
     "cv_complaints": ("诉求数变异系数", "CV of complaints"), "max_min": ("最多/最少", "max / min"),
     "redraw": ("重划网格建议", "Proposal to redraw grids"),
-    "redraw_intro": ("工作量 = (1 − w) × 户数份额 + w × 诉求份额，平均每个网格为 1.0；各社区网格数不变，网格保持连通。",
-                     "Workload = (1 − w) × share of households + w × share of complaints, 1.0 for the mean grid; "
-                     "each community keeps its number of grids and every grid stays contiguous."),
+    "redraw_intro": ("工作量 = (1 − w) × 户数份额 + w × 诉求份额，平均每个网格为 1.0。重划以整个 H3 单元为单位，"
+                     "网格保持连通，目标是每个网格的工作量在 0.9–1.1 之间；社区的网格数不变，除非其平均工作量超出此范围"
+                     "（此时建议增减网格）。现状按网格图层的户数和派到各网格的诉求计算。",
+                     "Workload = (1 − w) × share of households + w × share of complaints, 1.0 for the mean grid. The "
+                     "redraw moves whole H3 cells, keeps every grid contiguous and aims each grid at 0.9–1.1; a "
+                     "community keeps its number of grids unless its mean load lies outside that range (then it "
+                     "proposes a grid more or less). Now = the grid layer's households and the complaints routed "
+                     "to each grid."),
+    "grids_count": ("网格数", "grids"),
     "redraw_weight": ("诉求权重 w", "Complaint weight w"),
+    "redraw_no_gain": ("按此权重，以 H3 单元为最小单位的重划不比现有网格更均衡（现状按网格图层的户数和派到网格的诉求计算）：建议保留现有网格，或提高诉求权重。",
+                       "With this weight a redraw in whole H3 cells is not more even than the current grids (now = the "
+                       "grid layer's households and the complaints routed to each grid): keep the current grids, or "
+                       "weigh complaints more."),
+    "redraw_gain": ("重划后工作量变异系数由 {before:.3f} 降至 {after:.3f}。", "The redraw lowers the CV of the workload from {before:.3f} to {after:.3f}."),
     "redraw_run": ("生成重划建议", "Propose a redraw"),
     "before": ("现状", "now"), "after": ("重划后", "after redraw"),
-    "cv_load": ("工作量变异系数", "CV of workload"), "within_bounds": ("在 0.5–1.5 之间的网格", "grids within 0.5–1.5"),
+    "cv_load": ("工作量变异系数", "CV of workload"), "within_bounds": ("工作量在 0.9–1.1 之间的网格", "grids with a workload within 0.9–1.1"),
     "rates_by": ("三率分组", "Three rates by"),
     "unrouted_queue": ("未派单队列", "Unrouted queue"),
     # column labels

@@ -218,6 +218,7 @@ def redraw_proposal(
     target: float | None = None,
     minimum: float,
     maximum: float,
+    grids_by_community: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Re-partition communities with a new load (e.g. a workload index), keeping their grid counts.
 
@@ -236,6 +237,9 @@ def redraw_proposal(
         Bounds of the load per grid, in units of ``weight``. A community keeps
         its number of grids unless its load per grid would leave the bounds
         and another count keeps it inside.
+    grids_by_community : pandas.Series, optional
+        Current number of grids per community id, when ``current`` does not show
+        them all (a grid holding no cell by majority).
 
     Returns
     -------
@@ -249,6 +253,8 @@ def redraw_proposal(
     if not current.index.equals(cells.index):
         raise ValueError("current must have the same index as cells; pass the grid_id column of the current plan")
     grids_now = current.groupby(cells["community_id"].to_numpy()).nunique()
+    if grids_by_community is not None:  # the real count (a grid may hold no cell by majority)
+        grids_now = grids_by_community.reindex(grids_now.index).fillna(grids_now).astype(int)
     targets = target if target is not None else frame.groupby("community_id")[weight].sum() / grids_now
     out = cells.copy()
     out["grid_id"] = _partition(frame, weight, minimum, maximum, target_by_community=targets,
