@@ -587,3 +587,18 @@ def test_grids_balance_reports_the_stored_grid_layer(demo_db) -> None:
     first = result.output.splitlines()[0]
     assert first.startswith(f"{n} grids") and f"cv {cv:.3f}" in first and f"300-500: {within:.1%}" in first
     assert len(result.output.splitlines()) - 1 == min(10, round(n * (1 - within)))
+
+
+def test_complaints_rates_command_prints_the_query_layer(demo_db) -> None:
+    settings, _ = demo_db
+    con = _reader(settings)
+    expected = rates(con, settings, system_viewer(), by=["subdistrict"])
+    con.close()
+    result = CliRunner().invoke(cli, ["--db", str(settings.db_path), "complaints", "rates", "--by", "subdistrict"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].split() == ["subdistrict", "complaints", "response_rate", "resolution_rate", "satisfaction_rate"]
+    printed = {line.split()[0]: line.split()[1:] for line in lines[1:]}
+    for row in expected.itertuples():
+        assert printed[row.subdistrict] == [str(row.complaints), f"{row.response_rate:.3f}",
+                                            f"{row.resolution_rate:.3f}", f"{row.satisfaction_rate:.3f}"]

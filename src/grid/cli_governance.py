@@ -185,15 +185,13 @@ def complaints_unrouted(ctx: click.Context, limit: int) -> None:
 def complaints_rates(ctx: click.Context, by: str) -> None:
     """The three rates (响应率 response, 解决率 resolution, 满意率 satisfaction) per group."""
     from grid.governance.access import system_viewer
-    from grid.queries.workload import rates
+    from grid.queries.workload import RATE_GROUPS, rates
     from grid.store import open_reader
 
     settings = _settings(ctx)
     frame = rates(open_reader(settings.db_path), settings, system_viewer(), by=[by])
-    frame = frame[[by if by != "grid" else "grid_id", "complaints", "response_rate", "resolution_rate",
-                   "satisfaction_rate"] if by in ("month", "subdistrict") else list(frame.columns[:1]) +
-                  ["complaints", "response_rate", "resolution_rate", "satisfaction_rate"]]
-    click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    columns = [RATE_GROUPS[by], "complaints", "response_rate", "resolution_rate", "satisfaction_rate"]
+    click.echo(frame[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 COMMANDS = (grids, users, sla, complaints)
