@@ -39,3 +39,28 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object]
     folder = tmp_path_factory.mktemp("demo")
     settings = get_settings(db_path=folder / "grid.duckdb", hash_key_path=folder / "config" / "hash.key")
     return settings, build_demo(settings, out_dir=folder / "files").files
+
+
+@pytest.fixture
+def demo(demo_db: tuple[Settings, object], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The session's demo city as the app's database (``GRID_DB`` and the hash key point at it)."""
+    settings, _files = demo_db
+    monkeypatch.setenv("GRID_DB", str(settings.db_path))
+    monkeypatch.setenv("GRID_HASH_KEY_FILE", str(settings.hash_key_path))
+    return get_settings()
+
+
+@pytest.fixture
+def media(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The media file managers of AppTest's runs, to read what a download button would send."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    managers: list[MediaFileManager] = []
+
+    class Recording(MediaFileManager):
+        def __init__(self, storage) -> None:  # noqa: ANN001
+            super().__init__(storage)
+            managers.append(self)
+
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recording)
+    return managers

@@ -9,7 +9,6 @@ import io
 
 import pandas as pd
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from grid.demo.load import DEMO_PASSWORD
@@ -18,33 +17,12 @@ from grid.i18n import t
 from grid.queries import complaint_analysis as qa
 from grid.queries import complaints as qc
 from grid.queries import workload as qw
-from grid.settings import Settings, get_settings
+from grid.settings import Settings
 from grid.store import open_reader, write_session
 
 from conftest import PROJECT_ROOT
 
 APP = str(PROJECT_ROOT / "app.py")
-
-
-@pytest.fixture
-def demo(demo_db: tuple[Settings, object], monkeypatch: pytest.MonkeyPatch) -> Settings:
-    settings, _files = demo_db
-    monkeypatch.setenv("GRID_DB", str(settings.db_path))
-    monkeypatch.setenv("GRID_HASH_KEY_FILE", str(settings.hash_key_path))
-    return get_settings()
-
-
-@pytest.fixture
-def media(monkeypatch: pytest.MonkeyPatch) -> list[MediaFileManager]:
-    managers: list[MediaFileManager] = []
-
-    class Recording(MediaFileManager):
-        def __init__(self, storage) -> None:  # noqa: ANN001
-            super().__init__(storage)
-            managers.append(self)
-
-    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recording)
-    return managers
 
 
 def _as(user: str | None, page: str | None = None, *, lang: str = "zh") -> AppTest:

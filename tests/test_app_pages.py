@@ -46,29 +46,6 @@ def _people(value: float) -> str:
     return f"{value:,.0f}"
 
 
-@pytest.fixture
-def demo(demo_db: tuple[Settings, object], monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The session's demo city as the app's database."""
-    settings, _files = demo_db
-    monkeypatch.setenv("GRID_DB", str(settings.db_path))
-    monkeypatch.setenv("GRID_HASH_KEY_FILE", str(settings.hash_key_path))
-    return get_settings()
-
-
-@pytest.fixture
-def media(monkeypatch: pytest.MonkeyPatch) -> list[MediaFileManager]:
-    """The media file managers of AppTest's runs, to read what a download button would send."""
-    managers: list[MediaFileManager] = []
-
-    class Recording(MediaFileManager):
-        def __init__(self, storage) -> None:  # noqa: ANN001
-            super().__init__(storage)
-            managers.append(self)
-
-    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recording)
-    return managers
-
-
 def _download(at: AppTest, key: str, managers: list[MediaFileManager]) -> bytes:
     """The bytes the download button ``key`` of the last run produces when clicked."""
     proto = at.get("download_button")
