@@ -5,11 +5,16 @@ and the process's peak RSS during those runs (the high-water mark is reset befor
 through ``/proc/self/clear_refs`` where Linux allows it; otherwise it is the peak so far):
 
 * ``write``: ``refresh_routes`` (every complaint), ``refresh_sla`` and ``generate_grids``
-  (which routes every complaint again), each run in its own write session on a temporary
-  copy of the database and rolled back, so every run starts from the same state;
+  (which routes every complaint again), each run in its own write session on a fresh
+  temporary copy of the database, so every run starts from the same state and the
+  database itself is never written; ``commit_seconds`` is the session's commit (COMMIT,
+  CHECKPOINT, fsync, rename), which ``empty_session`` gives for a session that changes nothing;
 * ``read``: ``visible_complaints``, ``work_list``, ``hotspot_cells``, ``repeat_complaints``,
   ``rates`` by grid, ``workload`` and ``redraw_view``, as the system viewer and as the demo
   grid manager (``demo_manager``), on a read-only connection.
+
+``machine.cpu_share_used_elsewhere_while_measuring`` says how busy the machine was with other
+work meanwhile (the load average lags by minutes): figures taken above ~0.1 are inflated.
 
 Usage::
 
@@ -44,12 +49,8 @@ OUT = PROJECT_ROOT / "benchmarks" / "out"
 Step = Callable[[duckdb.DuckDBPyConnection], Any]
 
 
-class _Discard(Exception):
-    """Raised at the end of a write session so that it rolls back."""
-
-
 def _reset_peak_rss() -> None:
-    """Reset the kernel's RSS high-water mark (Linux >= 4.0); keep the running peak elsewhere."""
+    """Reset the kernel's RSS high-water mark to the current RSS (Linux >= 4.0; elsewhere a no-op)."""
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
 
@@ -113,43 +114,61 @@ def _timed(work: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def _in_discarded_session(db: Path, h3_res: int, step: Step) -> tuple[float, Any]:
-    """Seconds and result of ``step`` in a write session on ``db`` that is then rolled back
-    (opening the session, which copies the file, is not timed)."""
+def _in_session(db: Path, work_dir: Path, h3_res: int, step: Step) -> tuple[float, float, Any]:
+    """Seconds of ``step`` in a write session on a fresh copy of ``db`` in ``work_dir``, seconds to
+    commit it (COMMIT, CHECKPOINT, fsync, atomic replace of the copy) and the step's result.
+    Copying and opening the session are not timed; ``db`` itself is never opened for writing."""
     from grid.store import write_session
 
-    out: dict[str, tuple[float, Any]] = {}
-    with contextlib.suppress(_Discard), write_session(db, h3_res=h3_res) as con:
-        out["run"] = _timed(lambda: step(con))
-        raise _Discard
-    return out["run"]
+    copy = work_dir / db.name
+    shutil.copyfile(db, copy)
+    with write_session(copy, h3_res=h3_res) as con:
+        seconds, result = _timed(lambda: step(con))
+        closing = time.perf_counter()
+    return seconds, time.perf_counter() - closing, result
+
+
+def _write_step(db: Path, work_dir: Path, h3_res: int, step: Step, repeat: int) -> tuple[dict[str, Any], Any]:
+    """Figures of one write step (as :func:`_median_of`) with the median commit seconds."""
+    commits: list[float] = []
+
+    def run() -> tuple[float, Any]:
+        seconds, commit, result = _in_session(db, work_dir, h3_res, step)
+        commits.append(commit)
+        return seconds, result
+
+    figures, result = _median_of(repeat, run)
+    figures["commit_seconds"] = round(statistics.median(commits), 3)
+    return figures, result
 
 
 def _write_steps(db: Path, settings: Settings, repeat: int, complaints: int) -> dict[str, dict]:
-    """Routing, SLA and grid generation on a temporary copy of ``db``."""
+    """An empty session (the cost of committing alone), routing, SLA and grid generation,
+    each on a fresh temporary copy of ``db``."""
     from grid.governance.grids import generate_grids
     from grid.governance.refresh import refresh_routes, refresh_sla
 
-    steps: dict[str, Step] = {"refresh_routes": refresh_routes,
+    steps: dict[str, Step] = {"empty_session": lambda con: None, "refresh_routes": refresh_routes,
                               "refresh_sla": lambda con: refresh_sla(con, settings),
                               "generate_grids": lambda con: generate_grids(con, settings, replace=True)}
     figures: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="grid-bench-governance-") as tmp:
-        copy = Path(tmp) / db.name
-        shutil.copyfile(db, copy)
         for name, step in steps.items():
-            figures[name], result = _median_of(repeat, lambda: _in_discarded_session(copy, settings.h3_res, step))
-            figures[name].update(_step_figures(name, result, figures[name]["seconds"], complaints))
+            figures[name], result = _write_step(db, Path(tmp), settings.h3_res, step, repeat)
+            figures[name].update(_step_figures(name, result, figures[name], complaints))
     return figures
 
 
-def _step_figures(name: str, result: Any, seconds: float, complaints: int) -> dict[str, Any]:
-    """What a write step produced, and complaints per second for routing and SLA."""
+def _step_figures(name: str, result: Any, timing: dict[str, Any], complaints: int) -> dict[str, Any]:
+    """What a write step produced; complaints per second for routing and SLA, also counting the commit."""
+    if name == "empty_session":
+        return {}
+    rate = {"complaints_per_second": round(complaints / timing["seconds"]),
+            "complaints_per_second_with_commit": round(complaints / (timing["seconds"] + timing["commit_seconds"]))}
     if name == "refresh_routes":
-        return {"complaints_per_second": round(complaints / seconds), "routing": result[0],
-                "unrouted_reasons": result[1]}
+        return {**rate, "routing": result[0], "unrouted_reasons": result[1]}
     if name == "refresh_sla":
-        return {"complaints_per_second": round(complaints / seconds), "sla_rows": result[0], "notes": len(result[1])}
+        return {**rate, "sla_rows": result[0], "notes": len(result[1])}
     summary = result.summary
     return {"grids": int(summary["grids"]), "cv": round(summary["cv"], 3),
             "share_within_bounds": round(summary["share_within_bounds"], 3),
@@ -207,6 +226,30 @@ def _read_all(db: Path, settings: Settings, repeat: int) -> tuple[dict[str, int]
         con.close()
 
 
+def _busy_cpu_seconds() -> float | None:
+    """CPU seconds all processes have spent busy since boot (Linux ``/proc/stat``), or None elsewhere."""
+    with contextlib.suppress(OSError):
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+    return None
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_share_elsewhere(started: tuple[float, float | None, float]) -> float | None:
+    """Share of the machine's CPU capacity used elsewhere (other processes, hypervisor steal) since
+    ``started`` (wall, busy and own CPU seconds): near 0 on a quiet machine; above ~0.1 the timings are inflated."""
+    wall, busy, own = started
+    now = _busy_cpu_seconds()
+    if busy is None or now is None:
+        return None
+    others = (now - busy) - (_own_cpu_seconds() - own)
+    return round(max(others, 0.0) / ((time.perf_counter() - wall) * (os.cpu_count() or 1)), 3)
+
+
 def _machine() -> dict[str, Any]:
     return {"python": platform.python_version(), "cpus": os.cpu_count(), "duckdb": duckdb.__version__,
             "load_average_1min_at_start": round(os.getloadavg()[0], 2)}
@@ -222,8 +265,10 @@ def main() -> None:
     machine = _machine()
     db, build_seconds = (args.db, None) if args.db else _ensure_demo(args.scale, args.seed)
     settings = get_settings(db_path=db)
+    started = (time.perf_counter(), _busy_cpu_seconds(), _own_cpu_seconds())
     counts, reads = _read_all(db, settings, args.repeat)
     writes = _write_steps(db, settings, args.repeat, counts["complaints"])
+    machine["cpu_share_used_elsewhere_while_measuring"] = _cpu_share_elsewhere(started)
     print(json.dumps({"scale": None if args.db else args.scale, "db": str(db), "repeat": args.repeat,
                       "demo_build_seconds": build_seconds, "counts": counts, "write": writes, "read": reads,
                       "machine": machine}, ensure_ascii=False, indent=2))

@@ -17,6 +17,7 @@ import shapely
 from grid.governance.routing import RoutingInputs, route_complaints, routing_counts
 from grid.settings import Settings
 from grid.store import query_frame
+from grid.store.schema import recreate_table
 
 __all__ = ["GovernanceCounts", "refresh_manager_grids", "read_routing_inputs", "refresh_routes",
            "refresh_sla", "refresh_governance", "set_complaints_as_of", "read_complaints_as_of"]
@@ -68,7 +69,7 @@ def refresh_routes(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], dict
     for column in ("address", "area_name"):
         complaints[column] = complaints[column].astype("string")
     routes = route_complaints(complaints, read_routing_inputs(con))
-    con.execute("DELETE FROM complaint_routes")
+    recreate_table(con, "complaint_routes")
     con.register("_routes", routes)
     con.execute("INSERT INTO complaint_routes SELECT complaint_id, h3, grid_id, community_id, subdistrict, "
                 "manager_id, method, level, reason FROM _routes")
@@ -105,7 +106,7 @@ def refresh_sla(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[int
     complaints = query_frame(con, "SELECT complaint_id, received_at, category, request_type, urgency, source_due_at, "
                              "time_zone FROM complaints")
     rows, notes = compute_sla_rows(complaints, settings)
-    con.execute("DELETE FROM complaint_sla")
+    recreate_table(con, "complaint_sla")
     con.register("_sla", rows)
     con.execute("INSERT INTO complaint_sla SELECT complaint_id, rule_id, response_due_at, rule_due_at, due_at, "
                 "due_basis FROM _sla")
