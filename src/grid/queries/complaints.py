@@ -49,6 +49,7 @@ WHERE (?::BOOLEAN OR r.grid_id IN (SELECT unnest(?::VARCHAR[])))
   AND (?::VARCHAR IS NULL OR r.community_id = ?)
   AND (?::TIMESTAMPTZ IS NULL OR c.received_at >= ?)
   AND (?::TIMESTAMPTZ IS NULL OR c.received_at < ?)
+  AND (?::VARCHAR IS NULL OR c.complaint_id = ?)
 ORDER BY c.received_at, c.complaint_id
 """
 
@@ -56,7 +57,8 @@ ORDER BY c.received_at, c.complaint_id
 @dataclass(frozen=True)
 class ComplaintFilter:
     """Optional filters: one grid or community, a received window [start, end), category
-    prefixes (``noise`` takes ``noise/construction``), statuses, open only, overdue only."""
+    prefixes (``noise`` takes ``noise/construction``), statuses, open only, overdue only,
+    one complaint id."""
 
     grid_id: str | None = None
     community_id: str | None = None
@@ -66,6 +68,7 @@ class ComplaintFilter:
     statuses: tuple[str, ...] = ()
     open_only: bool = False
     overdue_only: bool = False
+    complaint_id: str | None = None
 
 
 def check_grid_access(viewer: Viewer, grid_id: str | None) -> None:
@@ -94,7 +97,7 @@ def _columns(viewer: Viewer) -> str:
 def _params(viewer: Viewer, f: ComplaintFilter) -> list[object]:
     grids = sorted(viewer.grid_ids) if viewer.grid_ids is not None else []
     return [viewer.grid_ids is None, grids, f.grid_id, f.grid_id, f.community_id, f.community_id,
-            f.start, f.start, f.end, f.end]
+            f.start, f.start, f.end, f.end, f.complaint_id, f.complaint_id]
 
 
 def _with_states(frame: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -177,8 +180,7 @@ def complaint_timeline(con: duckdb.DuckDBPyConnection, viewer: Viewer, complaint
 
     Raises :class:`AccessError` when the complaint is not visible to ``viewer``.
     """
-    frame = visible_complaints(con, viewer)
-    rows = frame[frame["complaint_id"] == complaint_id]
+    rows = visible_complaints(con, viewer, ComplaintFilter(complaint_id=complaint_id))
     if rows.empty:
         raise AccessError(f"complaint {complaint_id!r} does not exist or is not in a grid user "
                           f"{viewer.username!r} may read")
